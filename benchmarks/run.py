@@ -1,0 +1,73 @@
+"""Speed benchmarks against the budgets of DESIGN.md §9; prints measured/budget ratios.
+
+    python benchmarks/run.py            # all benchmarks
+    python benchmarks/run.py import     # just one (import, solve, sensitivity, sweep, site)
+
+A ratio below 1.0 is within budget. Timings are medians over repeated runs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGETS = {  # seconds
+    "import": 0.3,
+    "solve": 50e-6,
+    "sensitivity": 1e-3,
+    "sweep": 1.0,
+}
+
+
+def bench_import(runs: int = 7) -> float:
+    """Cold `import mlsysim` in a fresh interpreter (median wall time of the import itself)."""
+    code = "import time; t=time.perf_counter(); import mlsysim; print(time.perf_counter()-t)"
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True, cwd=ROOT).stdout) for _ in range(runs)]
+    return statistics.median(times)
+
+
+def bench_first_use(runs: int = 5) -> float:
+    """Fresh interpreter: import plus the first catalog lookup (units + catalog load)."""
+    code = ("import time; t=time.perf_counter(); import mlsysim; "
+            "mlsysim.Hardware.H100.memory.bandwidth; mlsysim.Models.GPT3.parameters; "
+            "print(time.perf_counter()-t)")
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True, cwd=ROOT).stdout) for _ in range(runs)]
+    return statistics.median(times)
+
+
+def _median_call(fn, repeat: int = 2000) -> float:
+    for _ in range(50):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples)
+
+
+BENCHMARKS = {"import": bench_import}
+
+
+def _report(name: str, seconds: float) -> None:
+    budget = BUDGETS.get(name)
+    ratio = f"{seconds / budget:6.3f} of budget ({budget:g} s)" if budget else "(no budget)"
+    print(f"{name:<12} {seconds * 1e3:10.3f} ms   {ratio}")
+
+
+def main(argv: list[str]) -> None:
+    wanted = argv or list(BENCHMARKS)
+    for name in wanted:
+        _report(name, BENCHMARKS[name]())
+    if not argv:
+        _report("first-use", bench_first_use())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

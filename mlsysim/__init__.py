@@ -1,0 +1,52 @@
+"""MLSys·im: first-principles performance models for ML systems, with a sourced catalog.
+
+``import mlsysim`` is cheap: pint, pydantic and the catalog load on first use of a name below.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.2.0.dev0"
+
+# public name -> module that defines it (imported lazily on first access)
+_LAZY = {
+    "Hardware": "mlsysim.catalog",
+    "Models": "mlsysim.catalog",
+    "Systems": "mlsysim.catalog",
+    "Infra": "mlsysim.catalog",
+    "ureg": "mlsysim.units",
+    "Q_": "mlsysim.units",
+    "HardwareSpec": "mlsysim.specs",
+    "TransformerWorkload": "mlsysim.specs",
+    "SampleWorkload": "mlsysim.specs",
+    "NodeSpec": "mlsysim.specs",
+    "FleetSpec": "mlsysim.specs",
+    "GridSpec": "mlsysim.specs",
+    "load_spec": "mlsysim.specfile",
+    "Engine": "mlsysim.solvers",
+    "SingleNodeModel": "mlsysim.solvers",
+    "WeightStreamingModel": "mlsysim.solvers",
+    "SensitivitySolver": "mlsysim.solvers",
+    "SynthesisSolver": "mlsysim.solvers",
+    "CatalogError": "mlsysim.errors",
+    "UnknownNameError": "mlsysim.errors",
+}
+_SUBMODULES = {"units", "specs", "catalog", "registry", "errors", "specfile", "solvers",
+               "physics", "show", "viz", "results", "formatting", "cli"}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"mlsysim.{name}")
+    raise AttributeError(f"module 'mlsysim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)

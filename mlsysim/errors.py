@@ -1,0 +1,58 @@
+"""Error types with messages a reader can act on: the parameter, the value, what is allowed."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class MlsysimError(ValueError):
+    """Base class: every error we raise on bad input is a ValueError."""
+
+
+class CatalogError(MlsysimError):
+    """A catalog or user YAML spec that is malformed, unsourced or inconsistent."""
+
+
+class UnknownNameError(MlsysimError, AttributeError, KeyError):
+    """An unknown registry name; the message lists the closest known names."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        self.kind, self.name_requested = kind, name
+        self.suggestions = suggest(name, known)
+        hint = f"; did you mean {_or_list(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"unknown {kind} {name!r}{hint}")
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return self.args[0]
+
+
+def suggest(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """Close matches for ``name`` among ``known`` (case-insensitive, then substring)."""
+    known = list(dict.fromkeys(known))
+    lowered = {k.lower(): k for k in known}
+    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    out = [lowered[h] for h in hits]
+    if len(out) < n:
+        needle = name.lower().replace("-", "_")
+        out += [k for k in known if needle in k.lower() and k not in out][: n - len(out)]
+    return out
+
+
+def _or_list(items: list[str]) -> str:
+    quoted = [repr(i) for i in items]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def format_validation_error(exc, origin: str) -> str:
+    """One line per problem: ``origin: field.path: message (got value)``."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__") or "(top level)"
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown key (not a field of this spec; check the spelling)"
+        elif err.get("type") == "missing":
+            msg = "required field is missing"
+        lines.append(f"{origin}: {loc}: {msg}")
+    return "\n".join(lines)

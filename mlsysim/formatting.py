@@ -1,0 +1,102 @@
+"""One quantity formatter for pages, terminals and the CLI: 3 significant figures and a
+sensible prefix ("6.02 ms", "3.35 TB/s", "989 TFLOP/s", "70.6 Gparam")."""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+# (unit to test compatibility with, base symbol, prefixes allowed)
+_SI = ["", "k", "M", "G", "T", "P", "E"]
+_FAMILIES = [
+    ("B/s", "B/s", _SI),
+    ("B", "B", _SI),
+    ("flop/s", "FLOP/s", _SI),
+    ("flop", "FLOP", _SI),
+    ("param", "param", ["", "K", "M", "G", "T"]),
+    ("W", "W", ["m", "", "k", "M", "G"]),
+    ("J", "J", ["m", "", "k", "M", "G", "T"]),
+    ("flop/B", "FLOP/B", None),
+    ("token/s", "token/s", None),
+    ("sample/s", "sample/s", None),
+    ("token", "token", None),
+    ("sample", "sample", None),
+    ("USD", "USD", None),
+]
+_BINARY = ("kibi", "mebi", "gibi", "tebi", "pebi")
+_EXPONENT = {"m": -3, "": 0, "k": 3, "K": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+
+
+def sig(x: float, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant figures, without exponent notation for everyday sizes
+    and with thousands separators (52083.4 → "52,100"; 0.000123 → "0.000123")."""
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else str(x)
+    magnitude = math.floor(math.log10(abs(x)))
+    if magnitude >= 15 or magnitude <= -7:
+        return f"{x:.{digits - 1}e}"
+    rounded = round(x, digits - 1 - magnitude)
+    if rounded and math.floor(math.log10(abs(rounded))) > magnitude:  # 999.7 → 1000
+        magnitude += 1
+        rounded = round(x, digits - 1 - magnitude)
+    decimals = max(0, digits - 1 - magnitude)
+    return f"{rounded:,.{decimals}f}"
+
+
+def _pick_prefix(value: float, prefixes: list[str], base: int = 1000) -> tuple[float, str]:
+    """Largest prefix that keeps the (3-s.f.-rounded) magnitude at or above 1."""
+    value = float(f"{value:.3g}")
+    best = prefixes[0]
+    for p in prefixes:
+        if abs(value) >= base ** (_EXPONENT[p] // 3):
+            best = p
+    return value / base ** (_EXPONENT[best] // 3), best
+
+
+def format_time(seconds: float) -> str:
+    """Seconds as ns/µs/ms/s, or minutes, hours and days when long."""
+    s = abs(seconds)
+    if s == 0:
+        return "0 s"
+    for limit, factor, unit in ((1e-6, 1e9, "ns"), (1e-3, 1e6, "µs"), (1.0, 1e3, "ms"),
+                                (120.0, 1.0, "s"), (7200.0, 1 / 60, "min"),
+                                (172800.0, 1 / 3600, "h")):
+        if s < limit * 0.9995:
+            return f"{sig(seconds * factor)} {unit}"
+    return f"{sig(seconds / 86400)} days"
+
+
+def format_quantity(q) -> str:
+    """Format a pint Quantity for a reader (see module docstring)."""
+    magnitude = q.magnitude
+    if not isinstance(magnitude, Real):
+        return f"{q:~P}"
+    if q.is_compatible_with("s"):
+        return format_time(float(q.to("s").magnitude))
+    if q.dimensionless:
+        return sig(float(q.to("").magnitude))
+    binary = any(n[:4] in _BINARY for n, _ in q.unit_items())
+    if binary and q.is_compatible_with("B"):  # published in GiB: stays GiB
+        scaled, prefix = _pick_prefix(float(q.to("B").magnitude), ["", "k", "M", "G", "T"], 1024)
+        return f"{sig(scaled)} {prefix.upper()}{'i' if prefix else ''}B"
+    for unit, symbol, prefixes in _FAMILIES:
+        if q.is_compatible_with(unit):
+            value = float(q.to(unit).magnitude)
+            if prefixes is None:
+                return f"{sig(value)} {symbol}"
+            scaled, prefix = _pick_prefix(value, prefixes)
+            return f"{sig(scaled)} {prefix}{symbol}"
+    return f"{sig(float(magnitude))} {q.units:~P}"
+
+
+def format_value(value) -> str:
+    """Format any cell value: quantities, numbers, booleans, strings."""
+    if hasattr(value, "magnitude") and hasattr(value, "units"):
+        return format_quantity(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return sig(value)
+    return "" if value is None else str(value)

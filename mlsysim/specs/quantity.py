@@ -1,0 +1,85 @@
+"""Pydantic field types for physical quantities.
+
+``QuantityField("B/s")`` accepts a pint Quantity or a string such as ``"3.35 TB/s"`` and rejects
+a value of the wrong dimension with a message that names the value and the expected unit
+(pydantic adds the field path). Bare numbers are refused: a spec number always carries its unit.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+from ..units import parse_quantity, ureg
+
+#: Examples used in error messages, keyed by the canonical unit of a field.
+_EXAMPLES = {
+    "flop/s": "'989 TFLOP/s'",
+    "B/s": "'3.35 TB/s'",
+    "B": "'80 GB'",
+    "W": "'700 W'",
+    "s": "'5 us'",
+    "param": "'70 Gparam'",
+    "flop": "'4.1 GFLOP'",
+    "USD": "'30000 USD'",
+    "g/kWh": "'400 g/kWh'",
+    "L/kWh": "'1.8 L/kWh'",
+    "m^2": "'46225 mm^2'",
+}
+
+
+def _hint(text: str, unit: str) -> str:
+    if unit == "flop/s" and text.strip().upper().endswith("FLOPS"):
+        return " (pint reads 'TFLOPS' as a count of FLOPs; write a rate as 'TFLOP/s')"
+    return ""
+
+
+def _make_validator(unit: str, allow_zero: bool):
+    example = _EXAMPLES.get(unit, f"'1 {unit}'")
+    dimensionality = ureg.Quantity(1, unit).dimensionality
+
+    def validate(value: Any):
+        if isinstance(value, (bool, int, float)):
+            raise ValueError(f"got a bare number {value!r}; give it a unit, e.g. {example}")
+        try:
+            q = parse_quantity(value)
+        except Exception as exc:  # pint raises several error types for unparsable strings
+            raise ValueError(
+                f"cannot read {value!r} as a quantity in {unit} (e.g. {example}): {exc}"
+            ) from None
+        if q.dimensionality != dimensionality:
+            raise ValueError(
+                f"{value!r} has units of {q.dimensionality}, expected {unit} (e.g. {example})"
+                + _hint(str(value), unit)
+            )
+        magnitude = q.magnitude
+        if magnitude != magnitude or magnitude in (float("inf"), float("-inf")):
+            raise ValueError(f"{value!r} is not a finite number")
+        if magnitude < 0 or (magnitude == 0 and not allow_zero):
+            bound = "non-negative" if allow_zero else "positive"
+            raise ValueError(f"must be {bound}, got {value!r}")
+        return q
+
+    return validate
+
+
+def QuantityField(unit: str, *, allow_zero: bool = False) -> Any:
+    """An annotated type for a positive (or non-negative) quantity with the units of ``unit``."""
+    return Annotated[
+        Any,
+        BeforeValidator(_make_validator(unit, allow_zero)),
+        PlainSerializer(lambda q: f"{q:~P}", return_type=str),
+    ]
+
+
+FlopRate = QuantityField("flop/s")
+ByteRate = QuantityField("B/s")
+Bytes = QuantityField("B")
+Power = QuantityField("W")
+Time = QuantityField("s")
+TimeOrZero = QuantityField("s", allow_zero=True)
+Params = QuantityField("param")
+Flops = QuantityField("flop")
+Money = QuantityField("USD")
+Area = QuantityField("m^2")

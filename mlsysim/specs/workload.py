@@ -1,0 +1,179 @@
+"""Workload specs: transformers (language and encoder models) and per-sample networks
+(CNNs, ViT, keyword spotting, DLRM) that run one fixed-cost forward pass per input.
+
+Counting convention (DESIGN.md §4): 1 MAC = 2 FLOP. Papers often print MACs under the name
+"FLOPs"; the catalog records which one it read, and ``flops_per_sample`` is always FLOPs.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Literal, NamedTuple
+
+from pydantic import Field, model_validator
+
+from .base import Sourced, Spec
+from .quantity import Bytes, Flops, Params
+
+Category = Literal["language", "vision", "tiny", "recommendation"]
+
+
+class MoESpec(Spec):
+    """Mixture of experts: FLOPs follow the active parameters, bytes follow all of them."""
+
+    experts: int = Field(gt=1)
+    active_experts: int = Field(gt=0)
+    active_parameters: Params
+
+    @model_validator(mode="after")
+    def _active_le_total(self):
+        if self.active_experts > self.experts:
+            raise ValueError(
+                f"active_experts ({self.active_experts}) exceeds experts ({self.experts})"
+            )
+        return self
+
+
+class WorkloadSpec(Sourced):
+    """Fields common to every workload."""
+
+    name: str
+    key: str | None = None
+    category: Category
+    year: int | None = Field(default=None, ge=1980, le=2035)
+    description: str | None = None
+    aliases: tuple[str, ...] = ()
+    parameters: Params
+    layers: int = Field(gt=0)
+
+    @cached_property
+    def parameter_count(self) -> float:
+        """Parameters as a plain float."""
+        return float(self.parameters.to("param").magnitude)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TransformerWorkload(WorkloadSpec):
+    """A transformer; ``kv_heads`` < ``heads`` means GQA (1 = MQA)."""
+
+    kind: Literal["transformer"] = "transformer"
+    architecture: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"
+    hidden_dim: int = Field(gt=0)
+    heads: int = Field(gt=0)
+    kv_heads: int | None = Field(default=None, gt=0)
+    ffn_dim: int | None = Field(default=None, gt=0)
+    vocab_size: int | None = Field(default=None, gt=0)
+    max_context: int | None = Field(default=None, gt=0)
+    moe: MoESpec | None = None
+
+    @model_validator(mode="after")
+    def _heads_consistent(self):
+        kv = self.kv_heads if self.kv_heads is not None else self.heads
+        if kv > self.heads or self.heads % kv:
+            raise ValueError(f"kv_heads ({kv}) must divide heads ({self.heads})")
+        if self.hidden_dim % self.heads:
+            raise ValueError(f"hidden_dim ({self.hidden_dim}) must be divisible by heads "
+                             f"({self.heads})")
+        return self
+
+    @property
+    def n_kv_heads(self) -> int:
+        return self.kv_heads if self.kv_heads is not None else self.heads
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_dim // self.heads
+
+    @cached_property
+    def active_parameters(self):
+        """Parameters touched per token (all of them unless MoE)."""
+        return self.moe.active_parameters if self.moe else self.parameters
+
+    @cached_property
+    def si(self) -> TransformerSI:
+        """Plain floats and ints for the solvers (computed once)."""
+        return TransformerSI(
+            params=self.parameter_count,
+            active_params=float(self.active_parameters.to("param").magnitude),
+            layers=self.layers, d_model=self.hidden_dim, heads=self.heads,
+            kv_heads=self.n_kv_heads, head_dim=self.head_dim,
+            ffn_dim=self.ffn_dim or 4 * self.hidden_dim,
+            causal=self.architecture != "encoder", max_context=self.max_context,
+        )
+
+
+class SampleWorkload(WorkloadSpec):
+    """A network run once per input sample at a fixed cost (CNN, ViT, KWS, DLRM).
+
+    Give ``macs_per_sample`` or ``flops_per_sample`` (or both, consistent): FLOPs = 2 × MACs.
+    ``activation_bytes_per_sample`` is the peak live activation memory at the catalog's
+    reference precision; ``bytes_per_sample`` is extra memory traffic per sample that does not
+    scale with weights (DLRM embedding-table lookups).
+    """
+
+    kind: Literal["per_sample"] = "per_sample"
+    architecture: str
+    input_shape: str | None = None
+    flops_per_sample: Flops | None = None
+    macs_per_sample: Flops | None = None
+    activation_bytes_per_sample: Bytes | None = None
+    bytes_per_sample: Bytes | None = None
+
+    @model_validator(mode="after")
+    def _flops_from_macs(self):
+        macs, flops = self.macs_per_sample, self.flops_per_sample
+        if macs is None and flops is None:
+            raise ValueError("give flops_per_sample or macs_per_sample")
+        if flops is None:
+            object.__setattr__(self, "flops_per_sample", 2 * macs)
+        elif macs is not None:
+            ratio = float((flops / (2 * macs)).to("").magnitude)
+            if abs(ratio - 1) > 0.05:
+                raise ValueError(
+                    f"flops_per_sample ({flops}) should be 2 × macs_per_sample ({macs}); "
+                    f"ratio is {2 * ratio:.2f}"
+                )
+        return self
+
+
+    @cached_property
+    def si(self) -> SampleSI:
+        """Plain floats for the solvers (computed once)."""
+        act = self.activation_bytes_per_sample
+        extra = self.bytes_per_sample
+        return SampleSI(
+            params=self.parameter_count, layers=self.layers,
+            flops_per_sample=float(self.flops_per_sample.to("flop").magnitude),
+            activation_bytes_fp16=float(act.to("B").magnitude) if act is not None else 0.0,
+            bytes_per_sample=float(extra.to("B").magnitude) if extra is not None else 0.0,
+        )
+
+
+class TransformerSI(NamedTuple):
+    """Float view of a TransformerWorkload (parameters as counts)."""
+
+    params: float
+    active_params: float
+    layers: int
+    d_model: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    ffn_dim: int
+    causal: bool
+    max_context: int | None
+
+
+class SampleSI(NamedTuple):
+    """Float view of a SampleWorkload (FLOPs and bytes per sample)."""
+
+    params: float
+    layers: int
+    flops_per_sample: float
+    activation_bytes_fp16: float
+    bytes_per_sample: float
+
+
+Workload = TransformerWorkload | SampleWorkload

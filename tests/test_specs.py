@@ -1,0 +1,137 @@
+"""Spec validation: wrong units, negative values, unknown keys and malformed YAML fail clearly."""
+
+import pydantic
+import pytest
+
+from mlsysim import load_spec
+from mlsysim.errors import CatalogError
+from mlsysim.specs import HardwareSpec, SampleWorkload, TransformerWorkload
+
+
+def _hw(**over):
+    base = dict(
+        name="Test GPU", tier="cloud", vendor="Acme",
+        compute={"precision_flops": {"fp16": "100 TFLOP/s"}},
+        memory={"capacity": "16 GB", "bandwidth": "1 TB/s"},
+        tdp="300 W", efficiency={"compute": 0.8, "memory": 0.8},
+    )
+    base.update(over)
+    return HardwareSpec(**base)
+
+
+def test_valid_custom_device_and_ridge_point():
+    hw = _hw()
+    assert hw.ridge_point.to("flop/byte").magnitude == pytest.approx(100.0)
+
+
+def test_wrong_dimension_names_field_value_and_expected_unit():
+    with pytest.raises(pydantic.ValidationError) as info:
+        _hw(memory={"capacity": "16 GB", "bandwidth": "1 TB"})
+    text = str(info.value)
+    assert "memory.bandwidth" in text and "'1 TB'" in text and "B/s" in text
+
+
+def test_tflops_written_as_count_gets_a_hint():
+    with pytest.raises(pydantic.ValidationError, match="TFLOP/s"):
+        _hw(compute={"precision_flops": {"fp16": "100 TFLOPS"}})
+
+
+def test_negative_capacity_is_rejected():
+    with pytest.raises(pydantic.ValidationError, match="must be positive"):
+        _hw(memory={"capacity": "-16 GB", "bandwidth": "1 TB/s"})
+
+
+def test_bare_number_is_rejected_with_an_example():
+    with pytest.raises(pydantic.ValidationError, match="give it a unit"):
+        _hw(tdp=300)
+
+
+def test_unparsable_quantity():
+    with pytest.raises(pydantic.ValidationError, match="cannot read"):
+        _hw(tdp="three hundred watts")
+
+
+def test_unknown_key_is_rejected():
+    with pytest.raises(pydantic.ValidationError, match="bandwith"):
+        _hw(memory={"capacity": "16 GB", "bandwith": "1 TB/s"})
+
+
+def test_default_precision_must_have_a_peak():
+    with pytest.raises(pydantic.ValidationError, match="default_precision"):
+        _hw(compute={"precision_flops": {"bf16": "100 TFLOP/s"}})
+
+
+def test_unsupported_precision_names_the_supported_ones():
+    hw = _hw(compute={"precision_flops": {"fp16": "100 TFLOP/s", "int8": "200 TFLOP/s"}})
+    with pytest.raises(ValueError, match="supports fp16, int8"):
+        hw.compute.flops("fp8")
+    with pytest.raises(ValueError, match="not a known precision"):
+        hw.compute.flops("fp12")
+
+
+def test_specs_are_frozen():
+    hw = _hw()
+    with pytest.raises(pydantic.ValidationError):
+        hw.name = "other"
+
+
+def test_macs_convert_to_flops():
+    net = SampleWorkload(name="n", category="vision", architecture="cnn", parameters="1 Mparam",
+                         layers=3, macs_per_sample="2 GFLOP")
+    assert net.flops_per_sample.to("GFLOP").magnitude == pytest.approx(4.0)
+
+
+def test_inconsistent_macs_and_flops():
+    with pytest.raises(pydantic.ValidationError, match="2 × macs"):
+        SampleWorkload(name="n", category="vision", architecture="cnn", parameters="1 Mparam",
+                       layers=3, macs_per_sample="2 GFLOP", flops_per_sample="2 GFLOP")
+
+
+def test_gqa_heads_must_divide():
+    with pytest.raises(pydantic.ValidationError, match="kv_heads"):
+        TransformerWorkload(name="t", category="language", parameters="1 Gparam", layers=2,
+                            hidden_dim=64, heads=8, kv_heads=3)
+
+
+def test_user_yaml_spec_loads(tmp_path):
+    f = tmp_path / "mygpu.yaml"
+    f.write_text(
+        "name: My GPU\ntier: workstation\nvendor: Me\n"
+        "compute: {precision_flops: {fp16: 50 TFLOP/s}}\n"
+        "memory: {capacity: 24 GB, bandwidth: 1 TB/s}\n"
+        "tdp: 450 W\nefficiency: {compute: 0.7, memory: 0.8}\n"
+    )
+    hw = load_spec(f)
+    assert isinstance(hw, HardwareSpec) and hw.memory.capacity.to("GB").magnitude == 24
+
+
+def test_user_yaml_unknown_key_names_file_and_field(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("name: M\ncategory: language\nparameters: 1 Gparam\nlayers: 2\n"
+                 "hidden_dim: 64\nheads: 8\nlayerz: 3\n")
+    with pytest.raises(CatalogError) as info:
+        load_spec(f)
+    assert "bad.yaml" in str(info.value) and "layerz" in str(info.value)
+    assert "unknown key" in str(info.value)
+
+
+def test_malformed_yaml_gives_line_number(tmp_path):
+    f = tmp_path / "broken.yaml"
+    f.write_text("name: X\nmemory: {capacity: 16 GB\ntdp: 3 W\n")
+    with pytest.raises(CatalogError, match=r"broken.yaml: malformed YAML \(line"):
+        load_spec(f)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CatalogError, match="cannot read file"):
+        load_spec(tmp_path / "nope.yaml")
+
+
+def test_frequency_is_not_a_bandwidth():
+    with pytest.raises(pydantic.ValidationError, match="expected B/s"):
+        _hw(memory={"capacity": "16 GB", "bandwidth": "3 GHz"})
+
+
+def test_unitless_string_is_not_a_size():
+    with pytest.raises(pydantic.ValidationError, match=r"memory\.capacity"):
+        _hw(memory={"capacity": "16", "bandwidth": "1 TB/s"})

@@ -1,0 +1,99 @@
+"""Weight streaming on wafer-scale devices: hand-derived layer times, B*, the SRAM ceiling."""
+
+import math
+
+import pytest
+
+import mlsysim
+from mlsysim import WeightStreamingModel
+
+CS3, GPT3, L70 = mlsysim.Hardware.Cerebras_CS3, mlsysim.Models.GPT3, mlsysim.Models.Llama3_70B
+WS = WeightStreamingModel()
+
+
+def _hand(model, hw, batch, seq):
+    """Independent derivation of the per-layer times and SRAM footprint (decode, fp16)."""
+    P, L, d = model.parameters.to("param").magnitude, model.layers, model.hidden_dim
+    layer_bytes = 2 * P / L
+    inj = hw.wafer.injection_bandwidth.to("B/s").magnitude
+    peak = hw.compute.precision_flops["fp16"].to("flop/s").magnitude * hw.efficiency.compute
+    per_seq_flops = 2 * P / L + 4 * d * seq
+    kv_token = 2 * L * model.n_kv_heads * (d // model.heads) * 2
+    per_seq_sram = kv_token * (seq + 1) + (d + model.ffn_dim) * 2
+    sram = hw.sram.capacity.to("B").magnitude
+    return dict(t_inject=layer_bytes / inj, t_compute=batch * per_seq_flops / peak,
+                b_star=(layer_bytes / inj) / (per_seq_flops / peak),
+                sram_used=2 * layer_bytes + batch * per_seq_sram,
+                sram_limit=math.floor((sram - 2 * layer_bytes) / per_seq_sram))
+
+
+def test_layer_times_match_hand_derivation():
+    h = _hand(GPT3, CS3, 1, 2048)
+    r = WS.solve(model=GPT3, hardware=CS3, seq_len=2048, batch_size=1, precision="fp16")
+    assert r.layer_injection_time.to("s").magnitude == pytest.approx(h["t_inject"])
+    assert r.layer_compute_time.to("s").magnitude == pytest.approx(h["t_compute"])
+    assert r.b_star == pytest.approx(h["b_star"])
+    assert r.sram_batch_limit == h["sram_limit"]
+    assert r.wafer_memory_utilization == pytest.approx(
+        h["sram_used"] / CS3.sram.capacity.to("B").magnitude)
+    assert r.bottleneck == "Injection"
+
+
+def test_optimal_batch_is_feasible_and_names_its_wall():
+    r = WS.solve(model=GPT3, hardware=CS3, seq_len=2048, batch_size=1, precision="fp16")
+    assert r.optimal_batch_size <= r.sram_batch_limit  # never an optimum the SRAM rejects
+    at_opt = WS.solve(model=GPT3, hardware=CS3, seq_len=2048,
+                      batch_size=max(1, r.optimal_batch_size), precision="fp16")
+    assert at_opt.feasible
+    if r.b_star > r.sram_batch_limit:
+        assert r.limiting_wall.startswith("SRAM")
+        over = WS.solve(model=GPT3, hardware=CS3, seq_len=2048,
+                        batch_size=r.sram_batch_limit + 1, precision="fp16")
+        assert not over.feasible and "SRAM" in over.constraint_trace[0]
+
+
+def test_short_context_lets_compute_catch_up():
+    """With a short context the KV cache is small, so B* fits under the SRAM ceiling."""
+    r = WS.solve(model=L70, hardware=CS3, seq_len=128, batch_size=1, precision="fp16")
+    if r.b_star <= r.sram_batch_limit:
+        assert r.optimal_batch_size == math.ceil(r.b_star)
+        big = WS.solve(model=L70, hardware=CS3, seq_len=128,
+                       batch_size=r.optimal_batch_size, precision="fp16")
+        assert big.bottleneck == "Compute"
+
+
+def test_throughput_grows_until_b_star_then_flattens():
+    r1 = WS.solve(model=L70, hardware=CS3, seq_len=128, batch_size=1)
+    b = math.ceil(r1.b_star)
+    t = [WS.solve(model=L70, hardware=CS3, seq_len=128, batch_size=n).throughput_tokens_per_sec
+         for n in (1, max(1, b // 2), b, 2 * b)]
+    assert t[0] < t[1] < t[2]
+    assert t[3] == pytest.approx(t[2], rel=0.01)
+
+
+def test_gpu_without_wafer_fields_is_refused():
+    with pytest.raises(ValueError, match="not a weight-streaming"):
+        WS.solve(model=GPT3, hardware=mlsysim.Hardware.H100, seq_len=2048)
+
+
+def test_cnn_is_refused():
+    with pytest.raises(ValueError, match="per-sample network"):
+        WS.solve(model=mlsysim.Models.ResNet50, hardware=CS3, seq_len=1)
+
+
+def test_estimated_injection_bandwidth_is_disclosed():
+    r = WS.solve(model=GPT3, hardware=CS3, seq_len=2048)
+    prov = CS3.source_of("wafer.injection_bandwidth")
+    if prov.kind == "estimate":
+        assert any("estimate" in n for n in r.notes)
+
+
+def test_prefill_phase_counts_the_prompt():
+    r = WS.solve(model=L70, hardware=CS3, seq_len=512, batch_size=2, phase="prefill")
+    assert r.units_per_step == 2 * 512
+
+
+@pytest.mark.parametrize("batch", [0, -1, 2.5, "8"])
+def test_bad_batch(batch):
+    with pytest.raises(ValueError, match="batch_size"):
+        WS.solve(model=GPT3, hardware=CS3, seq_len=2048, batch_size=batch)
