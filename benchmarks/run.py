@@ -52,13 +52,42 @@ def _median_call(fn, repeat: int = 2000) -> float:
     return statistics.median(samples)
 
 
-BENCHMARKS = {"import": bench_import}
+def bench_solve() -> float:
+    """Median time of one scalar Engine.solve (Llama-3 8B decode on H100)."""
+    import mlsysim
+    from mlsysim import Engine
+
+    model, hw = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100
+    return _median_call(lambda: Engine.solve(model, hw, batch_size=8, precision="fp16"))
+
+
+def bench_sensitivity() -> float:
+    """Median time of one SensitivitySolver.solve (roofline, all parameters)."""
+    import mlsysim
+    from mlsysim import SensitivitySolver
+
+    model, hw, solver = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, SensitivitySolver()
+    return _median_call(lambda: solver.solve(model=model, hardware=hw), repeat=500)
+
+
+def bench_weight_streaming() -> float:
+    """Median time of one WeightStreamingModel.solve (GPT-3 on CS-3)."""
+    import mlsysim
+    from mlsysim import WeightStreamingModel
+
+    model, hw, ws = mlsysim.Models.GPT3, mlsysim.Hardware.Cerebras_CS3, WeightStreamingModel()
+    return _median_call(lambda: ws.solve(model=model, hardware=hw, seq_len=2048))
+
+
+BUDGETS["weight_streaming"] = BUDGETS["solve"]
+BENCHMARKS = {"import": bench_import, "solve": bench_solve, "sensitivity": bench_sensitivity,
+              "weight_streaming": bench_weight_streaming}
 
 
 def _report(name: str, seconds: float) -> None:
     budget = BUDGETS.get(name)
     ratio = f"{seconds / budget:6.3f} of budget ({budget:g} s)" if budget else "(no budget)"
-    print(f"{name:<12} {seconds * 1e3:10.3f} ms   {ratio}")
+    print(f"{name:<17} {seconds * 1e3:10.4f} ms   {ratio}")
 
 
 def main(argv: list[str]) -> None:

@@ -29,6 +29,7 @@ _LAZY = {
     "WeightStreamingModel": "mlsysim.solvers",
     "SensitivitySolver": "mlsysim.solvers",
     "SynthesisSolver": "mlsysim.solvers",
+    "TensorParallelModel": "mlsysim.solvers",
     "CatalogError": "mlsysim.errors",
     "UnknownNameError": "mlsysim.errors",
 }

@@ -2,7 +2,8 @@
 
 from .roofline import Engine, SingleNodeModel
 from .sensitivity import SensitivitySolver, SynthesisSolver
+from .tensor_parallel import TensorParallelModel
 from .weight_streaming import WeightStreamingModel
 
 __all__ = ["Engine", "SensitivitySolver", "SingleNodeModel", "SynthesisSolver",
-           "WeightStreamingModel"]
+           "TensorParallelModel", "WeightStreamingModel"]

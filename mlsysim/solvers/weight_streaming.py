@@ -104,15 +104,15 @@ def solve_weight_streaming(model, hardware, seq_len=None, batch_size=1, precisio
                      f"{format_value(Q_(si.sram_capacity, 'B'))}: at most {sram_limit:,} "
                      "sequences fit")
     weights_total = lc.layer_bytes * lc.layers
-    external = float(hw.wafer.external_memory_capacity.to("B").magnitude)
+    external = si.external_capacity
     if weights_total > external:
         trace.append(f"weights need {format_value(Q_(weights_total, 'B'))}, "
                      f"{hw.wafer.external_memory} holds {format_value(Q_(external, 'B'))}")
     notes = []
-    prov = hw.source_of("wafer.injection_bandwidth")
-    if prov is not None and prov.kind == "estimate":
-        notes.append(f"Injection bandwidth {format_value(hw.wafer.injection_bandwidth)} is an "
-                     f"estimate (not published by the vendor): {prov.note}")
+    estimate = hw.estimate_notes.get("wafer.injection_bandwidth")
+    if estimate is not None:
+        notes.append(f"The injection bandwidth is an estimate (not published by the vendor): "
+                     f"{estimate}")
     return WeightStreamingResult(
         model=model.name, hardware=hw.name, precision=precision, batch_size=batch,
         seq_len=context, phase=phase, layers=lc.layers, t_layer_compute=t_compute,

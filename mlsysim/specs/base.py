@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +16,37 @@ class Spec(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", arbitrary_types_allowed=True, validate_default=True
     )
+
+    def replace(self, changes: dict | None = None, **fields):
+        """A validated copy with some fields changed; nested fields by dotted path.
+
+        ``H100.replace({"memory.bandwidth": "6.7 TB/s"}, name="H100 with 2x HBM")``.
+        Unlike ``model_copy(update=...)`` the new values are validated and converted, and no
+        cached derived value (``si``, ``ridge_point``) is carried over from the original."""
+        data = self.model_dump(exclude={"provenance"}, exclude_unset=True)
+        changed = {**(changes or {}), **fields}
+        for path, value in changed.items():
+            *parents, leaf = path.split(".")
+            node = data
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    raise ValueError(f"{path!r}: {part!r} is not a nested spec of "
+                                     f"{type(self).__name__}")
+                node = node[part]
+            node[leaf] = value
+        prov = getattr(self, "provenance", None)
+        if prov is not None:
+            data["provenance"] = {k: v for k, v in prov.items()
+                                  if not any(k == p or k.startswith(p + ".") for p in changed)}
+        return type(self).model_validate(data)
+
+    def model_copy(self, *, update=None, deep=False):
+        """As pydantic's, but derived values cached on the original are recomputed."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in ("si", "ridge_point", "parameter_count", "active_parameters",
+                     "estimate_notes"):
+            copy.__dict__.pop(name, None)
+        return copy
 
 
 class Provenance(Spec):
@@ -40,3 +72,8 @@ class Sourced(Spec):
     def source_of(self, path: str) -> Provenance | None:
         """Provenance of the number at dotted ``path`` (e.g. ``"memory.bandwidth"``)."""
         return self.provenance.get(path)
+
+    @cached_property
+    def estimate_notes(self) -> dict[str, str]:
+        """Dotted path → reasoning, for every number of this entry that is an estimate."""
+        return {path: p.note or "" for path, p in self.provenance.items() if p.kind == "estimate"}

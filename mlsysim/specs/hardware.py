@@ -156,6 +156,7 @@ class HardwareSI:
         "dispatch_overhead",
         "eta_compute",
         "eta_memory",
+        "external_capacity",
         "flops",
         "injection_bandwidth",
         "link_bandwidth",
@@ -179,6 +180,9 @@ class HardwareSI:
         )
         si.injection_bandwidth = (
             float(hw.wafer.injection_bandwidth.to("B/s").magnitude) if hw.wafer else 0.0
+        )
+        si.external_capacity = (
+            float(hw.wafer.external_memory_capacity.to("B").magnitude) if hw.wafer else 0.0
         )
         si.link_bandwidth = (
             float(hw.interconnect.bandwidth.to("B/s").magnitude) if hw.interconnect else 0.0

@@ -69,7 +69,7 @@ def QuantityField(unit: str, *, allow_zero: bool = False) -> Any:
     return Annotated[
         Any,
         BeforeValidator(_make_validator(unit, allow_zero)),
-        PlainSerializer(lambda q: f"{q:~P}", return_type=str),
+        PlainSerializer(lambda q: f"{q:~P}", return_type=str, when_used="json"),
     ]
 
 

@@ -1,0 +1,54 @@
+"""The `mlsysim` command: readable reports, JSON, and one-line errors with exit status 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mlsysim.cli import main
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "mlsysim.cli", *args], capture_output=True,
+                          text=True)
+
+
+def test_eval_report(capsys):
+    assert main(["eval", "Llama3_70B", "H100", "--batch-size", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Llama-3 70B" in out and "Bottleneck" in out and "INFEASIBLE" in out
+
+
+def test_eval_json(capsys):
+    assert main(["eval", "Llama3_8B", "H100", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["bottleneck"] == "Memory" and data["latency"]["unit"] == "s"
+
+
+def test_eval_wafer_uses_weight_streaming(capsys):
+    assert main(["eval", "GPT3", "Cerebras_CS3", "--seq-len", "2048"]) == 0
+    assert "weight streaming" in capsys.readouterr().out
+
+
+def test_zoo(capsys):
+    assert main(["zoo", "hardware"]) == 0
+    assert "H100" in capsys.readouterr().out
+    assert main(["zoo", "models", "--json"]) == 0
+    assert any(m["key"] == "GPT3" for m in json.loads(capsys.readouterr().out))
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["eval", "Llama3_7B", "H100"], "did you mean"),
+    (["eval", "Llama3_8B", "H1000"], "did you mean 'H100'"),
+    (["eval", "Llama3_8B", "H100", "--batch-size", "0"], "batch-size"),
+    (["eval", "Llama3_8B", "H100", "--batch-size", "two"], "batch-size"),
+    (["eval", "Llama3_8B", "A100", "--precision", "fp8"], "supports"),
+    (["eval", "Llama3_8B", "H100", "--seq-len", "99999"], "max_context"),
+    (["zoo", "gpus"], "invalid choice"),
+])
+def test_bad_input_exits_2_with_one_line(args, needle):
+    p = run(*args)
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in p.stderr

@@ -1,0 +1,82 @@
+"""Sensitivity (elasticities) and synthesis: signs, magnitudes, ties, and the inverse problem."""
+
+import pytest
+
+import mlsysim
+from mlsysim import Engine, SensitivitySolver, SynthesisSolver
+from mlsysim.solvers.sensitivity import binding
+
+H100, L8 = mlsysim.Hardware.H100, mlsysim.Models.Llama3_8B
+SENS = SensitivitySolver()
+
+
+def test_memory_bound_decode_is_bandwidth_bound():
+    r = SENS.solve(model=L8, hardware=H100, precision="fp16")
+    e = r.sensitivities
+    # T = t_m + overhead with t_m ∝ 1/BW, so e_BW = −t_m / T exactly (overhead does not scale)
+    base = Engine.solve(L8, H100)
+    expected = -base.latency_memory.magnitude / base.latency.magnitude
+    assert e["memory_bandwidth"] == pytest.approx(expected, abs=1e-3)
+    assert e["peak_flops"] == pytest.approx(0.0, abs=1e-9)
+    assert r.binding_constraint == "memory_bandwidth"
+
+
+def test_compute_bound_prefill_is_flops_bound():
+    r = SENS.solve(model=L8, hardware=H100, phase="prefill", seq_len=2048, batch_size=4)
+    assert r.sensitivities["peak_flops"] < -0.9
+    assert r.sensitivities["memory_bandwidth"] == pytest.approx(0.0, abs=1e-9)
+    assert r.binding_constraint == "peak_flops"
+
+
+def test_capacity_never_changes_latency_but_is_listed():
+    r = SENS.solve(model=mlsysim.Models.GPT3, hardware=H100)
+    assert r.sensitivities["memory_capacity"] == 0.0
+    assert not r.feasible and "at least" in r.constraint_trace[0]
+
+
+def test_weight_streaming_sensitivity_names_injection():
+    cs3 = mlsysim.Hardware.Cerebras_CS3
+    r = SENS.solve(model=mlsysim.Models.GPT3, hardware=cs3, seq_len=2048)
+    assert r.solver == "weight streaming"
+    assert r.sensitivities["injection_bandwidth"] == pytest.approx(-1.0, abs=0.01)
+    assert r.binding_constraint == "injection_bandwidth"
+
+
+def test_ties_and_all_zero_are_reported_honestly():
+    assert binding({"a": -0.5, "b": -0.5, "c": 0.0}) == "a = b (tie)"
+    assert binding({"a": 0.0, "b": 0.0}).startswith("none")
+    assert binding({"a": -0.9, "b": -0.1}) == "a"
+
+
+def test_synthesis_inverts_the_roofline():
+    """The required bandwidth, plugged back into the forward model, meets the target."""
+    target = 0.004  # s
+    s = SynthesisSolver().solve(L8, target_latency=f"{target} s")
+    bw = s.required_bandwidth.to("B/s").magnitude
+    flops = s.required_flops.to("flop/s").magnitude
+    r = Engine.solve(L8, H100, efficiency=1, memory_efficiency=1)
+    # bytes / BW = target exactly, and FLOPs / FLOP/s = target exactly
+    assert r.total_bytes.to("B").magnitude / bw == pytest.approx(target)
+    assert r.total_flops.to("flop").magnitude / flops == pytest.approx(target)
+    assert s.required_capacity.to("B").magnitude == pytest.approx(
+        r.memory_footprint.to("B").magnitude)
+
+
+def test_synthesis_candidates_meet_the_target():
+    s = SynthesisSolver().solve(L8, target_latency="6 ms")
+    for key in s.candidates:
+        r = Engine.solve(L8, key)
+        assert r.feasible and r.latency.to("ms").magnitude <= 6
+
+
+def test_synthesis_from_throughput():
+    s = SynthesisSolver().solve(L8, target_throughput="200 token/s")
+    assert s.target_latency.to("ms").magnitude == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"target_latency": "5 ms", "target_throughput": "1 token/s"},
+    {"target_latency": "-5 ms"}, {"target_latency": "5 GB"}])
+def test_synthesis_bad_targets(kwargs):
+    with pytest.raises(ValueError, match="target"):
+        SynthesisSolver().solve(L8, **kwargs)
