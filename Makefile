@@ -4,12 +4,15 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv test lint serve site bench clean
+.PHONY: help venv test lint serve site site-instructor site-check bench clean
 
 help:
 	@echo "make serve   build the site and serve it on http://localhost:8000"
 	@echo "make test    create .venv, install everything, run lint and the whole test suite"
 	@echo "make bench   run the speed benchmarks"
+	@echo "make site    build the site into _site (make site-instructor: with worked solutions)"
+	@echo "make site-check   build, then check every page in a headless browser"
+	@echo "make browser install Debian's chromium for the browser check (as root; make test does it)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,9 +25,24 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2
+
+# The browser check (sitebuild/check.py, tests/test_browser.py) drives Debian's /usr/bin/chromium
+# through Playwright; never `playwright install`. Installing chromium needs root and apt-get.
+.PHONY: browser
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "make browser: Debian's chromium is missing; the browser check needs it." >&2; \
+	    echo "  Install it as root: apt-get update && apt-get install -y chromium" >&2; \
+	    exit 1; \
+	  fi; \
+	  echo "make browser: installing Debian's chromium (apt-get)"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	}
+	@chromium --version 2>/dev/null
 
 serve: $(STAMP)
 	$(PY) -m sitebuild serve
@@ -32,8 +50,14 @@ serve: $(STAMP)
 site: $(STAMP)
 	$(PY) -m sitebuild build
 
+site-instructor: $(STAMP)
+	$(PY) -m sitebuild build --profile instructor
+
+site-check: site
+	$(PY) -m sitebuild check --site _site
+
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf _site .sitebuild-cache .pytest_cache .ruff_cache
+	rm -rf _site _site-instructor .sitebuild-cache .pytest_cache .ruff_cache

@@ -30,6 +30,9 @@ _LAZY = {
     "SensitivitySolver": "mlsysim.solvers",
     "SynthesisSolver": "mlsysim.solvers",
     "TensorParallelModel": "mlsysim.solvers",
+    "sweep": "mlsysim.sweep",
+    "SweepResult": "mlsysim.sweep",
+    "fmt": "mlsysim.formatting",
     "CatalogError": "mlsysim.errors",
     "UnknownNameError": "mlsysim.errors",
 }

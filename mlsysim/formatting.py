@@ -66,6 +66,12 @@ def format_time(seconds: float) -> str:
     return f"{sig(seconds / 86400)} days"
 
 
+def format_bytes(nbytes: float) -> str:
+    """A byte count as "350 GB" (SI prefixes), without building a pint Quantity (fast)."""
+    scaled, prefix = _pick_prefix(float(nbytes), _SI)
+    return f"{sig(scaled)} {prefix}B"
+
+
 def format_quantity(q) -> str:
     """Format a pint Quantity for a reader (see module docstring)."""
     magnitude = q.magnitude
@@ -87,6 +93,11 @@ def format_quantity(q) -> str:
             scaled, prefix = _pick_prefix(value, prefixes)
             return f"{sig(scaled)} {prefix}{symbol}"
     return f"{sig(float(magnitude))} {q.units:~P}"
+
+
+def fmt(value) -> str:
+    """Short alias of :func:`format_value` for inline page expressions."""
+    return format_value(value)
 
 
 def format_value(value) -> str:

@@ -52,10 +52,10 @@ def _definitions_file() -> Path:
 
 
 ureg = pint.UnitRegistry(str(_definitions_file()), cache_folder=":auto:")
-ureg.formatter.default_format = "~P"
+ureg.formatter.default_format = ".4g~P"
 # f"{q:.0f}" works and uses default_format; pint warns that this will change (it will not for
 # us: the default format is set above), which is noise in every page that formats a quantity.
-warnings.filterwarnings("ignore", message="The given format spec does not contain a unit",
+warnings.filterwarnings("ignore", message="The given format spec does not contain a",
                         category=DeprecationWarning)
 Q_ = ureg.Quantity
 Quantity = ureg.Quantity

@@ -1,54 +1,93 @@
-"""``python -m sitebuild build|serve`` (placeholder until the full offline renderer lands:
-it writes a catalog overview page so the README's serve command works on a fresh machine)."""
+"""Command line: ``python -m sitebuild build|serve|check``.
+
+    python -m sitebuild build [--profile instructor] [--jobs N] [--no-cache] [PAGE ...]
+    python -m sitebuild serve [--port 8000] [--profile P]
+    python -m sitebuild check [--site DIR]      (browser check, sitebuild/check.py)
+"""
 
 from __future__ import annotations
 
 import argparse
-import functools
-import html
-import http.server
+import importlib
+import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SITE = ROOT / "_site"
+from .errors import BuildError
 
 
-def build() -> Path:
-    import mlsysim
-    from mlsysim.cli import _zoo_rows
-    from mlsysim.show import Table
+def _build(args) -> int:
+    from .build import build_site, format_errors
 
-    SITE.mkdir(exist_ok=True)
-    parts = ["<!doctype html><meta charset=utf-8><title>MLSys·im</title>",
-             "<h1>MLSys·im</h1><p>The tutorial pages arrive with the site issue; "
-             "meanwhile, the catalog:</p>"]
-    for kind in ("hardware", "models"):
-        headers, rows, _ = _zoo_rows(kind)
-        parts.append(f"<h2>{html.escape(kind.title())}</h2>{Table(headers, rows)._repr_html_()}")
-    parts.append(f"<p>mlsysim {html.escape(mlsysim.__version__)}</p>")
-    out = SITE / "index.html"
-    out.write_text("\n".join(parts), encoding="utf-8")
-    return out
-
-
-def serve(port: int) -> None:
-    build()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SITE))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
-        print(f"Serving {SITE} at http://localhost:{port}/ (Ctrl-C to stop)")
-        httpd.serve_forever()
+    try:
+        report = build_site(args.root, profile=args.profile, jobs=args.jobs,
+                            use_cache=not args.no_cache, pages=args.pages or None,
+                            allow_missing=args.allow_missing, timeout=args.timeout)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if report.errors:
+        print(format_errors(report.errors), file=sys.stderr)
+        return 1
+    executed = sum(r.executed for r in report.results)
+    print(f"built {len(report.results)} pages ({executed} executed) into {report.output_dir} "
+          f"in {report.seconds:.1f} s", file=sys.stderr)
+    return 0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m sitebuild")
-    parser.add_argument("command", choices=["build", "serve"])
-    parser.add_argument("--port", type=int, default=8000)
-    args = parser.parse_args()
+def _serve(args) -> int:
+    from .serve import build_for_serving, serve_directory
+
+    try:
+        out = build_for_serving(Path(args.root), args.profile, args.jobs)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if out is None:
+        return 1
+    serve_directory(out, args.port)
+    return 0
+
+
+def _check(argv: list[str]) -> int:
+    try:
+        check = importlib.import_module("sitebuild.check")
+    except ModuleNotFoundError as exc:
+        if exc.name != "sitebuild.check":
+            raise
+        print("error: the browser check is not available (sitebuild/check.py is missing)",
+              file=sys.stderr)
+        return 2
+    return int(check.main(argv) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "check":  # the check module parses its own options
+        return _check(argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m sitebuild",
+                                     description="Render the Quarto site without Quarto.")
+    parser.add_argument("--root", default=".", help="project folder (with _quarto.yml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="execute and render pages into the output folder")
+    build.add_argument("pages", nargs="*", metavar="PAGE", help="only these .qmd files")
+    build.add_argument("--profile", help="Quarto profile(s), e.g. instructor")
+    build.add_argument("--jobs", type=int, help="parallel pages (default: number of CPUs)")
+    build.add_argument("--no-cache", action="store_true", help="re-execute every page")
+    build.add_argument("--allow-missing", action="store_true",
+                       help="placeholder pages for listed pages that do not exist")
+    build.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    serve = sub.add_parser("serve", help="build, then serve on http://127.0.0.1:PORT")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--profile")
+    serve.add_argument("--jobs", type=int)
+    sub.add_parser("check", help="browser check of the built site (sitebuild/check.py)")
+    args = parser.parse_args(argv)
     if args.command == "build":
-        print(build())
-    else:
-        serve(args.port)
+        return _build(args)
+    return _serve(args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

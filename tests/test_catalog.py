@@ -138,3 +138,14 @@ def test_moe_active_parameters_are_fewer():
 
 def test_catalog_quantities_share_the_package_registry():
     assert mlsysim.Hardware.H100.memory.bandwidth._REGISTRY is ureg
+
+
+def test_a_new_source_does_not_inherit_another_sources_section():
+    from mlsysim.catalog.loader import split_provenance
+
+    data = {"source": "nvidia-h100-datasheet", "section": "Table 1",
+            "memory": {"capacity": "80 GB"},
+            "tdp": {"value": "700 W", "source": "nvidia-cuda-graphs-blog"}}
+    _, prov = split_provenance(data, "test")
+    assert prov["memory.capacity"]["section"] == "Table 1"
+    assert "section" not in prov["tdp"] and prov["tdp"]["source"] == "nvidia-cuda-graphs-blog"

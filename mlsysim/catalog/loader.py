@@ -65,10 +65,14 @@ def split_provenance(data: Any, origin: str, path: str = "", inherited: dict | N
     inherited = dict(inherited or {})
     out = {} if out is None else out
     if isinstance(data, dict) and "value" in data and set(data) <= _LEAF_KEYS:
+        if "source" in data:  # a section belongs to its source: a new source resets it
+            inherited.pop("section", None)
         prov = {**inherited, **{k: v for k, v in data.items() if k != "value"}}
         _record(prov, data["value"], origin, path, out, require_source)
         return data["value"], out
     if isinstance(data, dict):
+        if "source" in data:
+            inherited.pop("section", None)
         for key in _BLOCK_KEYS:
             if key in data:
                 inherited[key] = data[key]

@@ -2,7 +2,9 @@
 
 A *step* is one decode step (every sequence emits one token), one prefill of the prompts, one
 inference on a batch of samples, or one training iteration (forward + backward + update).
-Formulas live in ``physics/``; this module picks them for a workload spec.
+Formulas live in ``physics/``; this module picks them for a workload spec. ``batch`` and
+``context`` may be ints or numpy integer arrays of one shape (the vectorised ``mlsysim.sweep``):
+every expression is plain arithmetic, so each element equals the scalar result exactly.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from ..specs.workload import TransformerWorkload
 
 @dataclass(slots=True)
 class StepCost:
-    """FLOPs and bytes of one step, its footprint by component (bytes), and its output."""
+    """FLOPs and bytes of one step, its footprint by component (bytes), and its output.
+
+    Fields are floats, or numpy arrays when the cost was computed for arrays of batches."""
 
     flops: float
     bytes: float
@@ -33,6 +37,11 @@ class StepCost:
         return self.weights + self.kv_cache + self.activations + self.optimizer
 
 
+def _floats(count):
+    """An int (or integer array) as float(s): ``float()`` that also maps over numpy arrays."""
+    return count * 1.0
+
+
 def inference_cost(model, bpe: float, batch: int, context: int | None, phase: str) -> StepCost:
     """One inference step at ``bpe`` bytes per element (weights, KV and activations)."""
     if isinstance(model, TransformerWorkload):
@@ -40,11 +49,14 @@ def inference_cost(model, bpe: float, batch: int, context: int | None, phase: st
     s = model.si
     weights = mem.weight_bytes(s.params, bpe)
     act = s.activation_bytes_fp16 * bpe / 2.0
-    # activations are written once and read once by the next layer (estimate; DESIGN §4)
+    live = s.peak_activation_bytes_fp16 * bpe / 2.0
+    # every layer output is written once and read once by the next layer; embedding tables
+    # are only looked up (bytes_per_sample), the other weights are read once per step
     return StepCost(flops=batch * s.flops_per_sample,
-                    bytes=weights + batch * (2.0 * act + s.bytes_per_sample),
-                    weights=weights, kv_cache=0.0, activations=batch * act, optimizer=0.0,
-                    units=float(batch), unit="sample", dispatches=s.layers)
+                    bytes=mem.weight_bytes(s.streamed_params, bpe)
+                    + batch * (2.0 * act + s.bytes_per_sample),
+                    weights=weights, kv_cache=0.0, activations=batch * live, optimizer=0.0,
+                    units=_floats(batch), unit="sample", dispatches=s.layers)
 
 
 def _transformer_inference(s, bpe, batch, context, phase) -> StepCost:
@@ -56,13 +68,13 @@ def _transformer_inference(s, bpe, batch, context, phase) -> StepCost:
             bytes=tf.decode_bytes(weights, kv_tok, context, batch),
             weights=weights, kv_cache=batch * (context + 1) * kv_tok,
             activations=batch * (s.d_model + s.ffn_dim) * bpe, optimizer=0.0,
-            units=float(batch), unit="token", dispatches=s.layers)
+            units=_floats(batch), unit="token", dispatches=s.layers)
     return StepCost(
         flops=tf.prefill_flops(s.active_params, s.layers, s.d_model, context, batch, s.causal),
         bytes=tf.prefill_bytes(weights, kv_tok, context, batch),
         weights=weights, kv_cache=batch * context * kv_tok,
         activations=batch * context * (s.d_model + s.ffn_dim) * bpe, optimizer=0.0,
-        units=float(batch * context), unit="token", dispatches=s.layers)
+        units=_floats(batch * context), unit="token", dispatches=s.layers)
 
 
 def training_cost(model, bpe: float, batch: int, context: int | None,
@@ -80,11 +92,11 @@ def training_cost(model, bpe: float, batch: int, context: int | None,
                                    s.causal)
         act = s.layers * tf.activation_bytes_per_layer(context, batch, s.d_model, s.heads,
                                                         recompute) * bpe / 2.0
-        units, unit = float(batch * context), "token"
+        units, unit = _floats(batch * context), "token"
     else:
         forward = batch * s.flops_per_sample
         act = batch * s.activation_bytes_fp16 * bpe / 2.0
-        units, unit = float(batch), "sample"
+        units, unit = _floats(batch), "sample"
     return StepCost(flops=tf.training_flops(forward, recompute),
                     bytes=3.0 * weights + 2.0 * state + 2.0 * act,
                     weights=weights, kv_cache=0.0, activations=act,

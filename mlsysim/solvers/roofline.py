@@ -9,11 +9,10 @@ A footprint beyond the device's memory is reported as infeasible, with the numbe
 
 from __future__ import annotations
 
-from ..formatting import format_value
+from ..formatting import format_bytes
 from ..physics.memory import devices_needed
 from ..physics.roofline import roofline_times
 from ..results import PerformanceResult
-from ..units import Q_
 from . import inputs
 from .costs import StepCost, inference_cost, training_cost
 
@@ -38,12 +37,12 @@ def feasibility(cost: StepCost, capacity: float, devices: int = 1) -> tuple[bool
     have = capacity * devices
     if need <= have:
         return True, ()
-    parts = ", ".join(f"{name} {format_value(Q_(v, 'B'))}" for name, v in (
+    parts = ", ".join(f"{name} {format_bytes(v)}" for name, v in (
         ("weights", cost.weights), ("KV cache", cost.kv_cache),
         ("activations", cost.activations), ("optimizer state", cost.optimizer)) if v)
     n = devices_needed(need, capacity)
-    return False, (f"needs {format_value(Q_(need, 'B'))} ({parts}), has "
-                   f"{format_value(Q_(have, 'B'))}: at least {n} devices",)
+    return False, (f"needs {format_bytes(need)} ({parts}), has {format_bytes(have)} "
+                   f"(over by {format_bytes(need - have)}): at least {n} devices",)
 
 
 def solve_roofline(model, hardware, batch_size=1, precision="fp16", efficiency=None,

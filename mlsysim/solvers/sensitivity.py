@@ -130,7 +130,9 @@ class SynthesisSolver:
                 candidates.append(hw.key)
         assumptions = (f"Compute at {eta_c:.0%} and memory at {eta_m:.0%} of peak; both times "
                        "must fit in the target (the slower one sets latency). Candidates are "
-                       "judged with each device's own catalog efficiencies and overheads.")
+                       "judged with each device's own catalog efficiencies and overheads; "
+                       "wafer-scale devices are not candidates (their weight-streaming "
+                       "model differs).")
         return SynthesisResult(
             model=model.name, target_latency_s=target,
             required_flops_si=cost.flops / (budget * eta_c),

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import math
 
-from ..formatting import format_value
+from ..formatting import format_bytes
 from ..physics import transformer as tf
 from ..results import WeightStreamingResult
 from ..specs.workload import TransformerWorkload
-from ..units import Q_
 from . import inputs
 
 COMPUTE, INJECTION, OVERHEAD = "Compute", "Injection", "Overhead"
@@ -99,15 +98,15 @@ def solve_weight_streaming(model, hardware, seq_len=None, batch_size=1, precisio
 
     trace = []
     if sram_used > si.sram_capacity:
-        trace.append(f"SRAM needs {format_value(Q_(sram_used, 'B'))} (KV cache and activations "
+        trace.append(f"SRAM needs {format_bytes(sram_used)} (KV cache and activations "
                      f"of {batch:,} sequences + 2 layers of weights), has "
-                     f"{format_value(Q_(si.sram_capacity, 'B'))}: at most {sram_limit:,} "
+                     f"{format_bytes(si.sram_capacity)}: at most {sram_limit:,} "
                      "sequences fit")
     weights_total = lc.layer_bytes * lc.layers
     external = si.external_capacity
     if weights_total > external:
-        trace.append(f"weights need {format_value(Q_(weights_total, 'B'))}, "
-                     f"{hw.wafer.external_memory} holds {format_value(Q_(external, 'B'))}")
+        trace.append(f"weights need {format_bytes(weights_total)}, "
+                     f"{hw.wafer.external_memory} holds {format_bytes(external)}")
     notes = []
     estimate = hw.estimate_notes.get("wafer.injection_bandwidth")
     if estimate is not None:

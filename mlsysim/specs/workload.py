@@ -108,9 +108,13 @@ class SampleWorkload(WorkloadSpec):
     """A network run once per input sample at a fixed cost (CNN, ViT, KWS, DLRM).
 
     Give ``macs_per_sample`` or ``flops_per_sample`` (or both, consistent): FLOPs = 2 × MACs.
-    ``activation_bytes_per_sample`` is the peak live activation memory at the catalog's
-    reference precision; ``bytes_per_sample`` is extra memory traffic per sample that does not
-    scale with weights (DLRM embedding-table lookups).
+    ``activation_bytes_per_sample`` is the total size of every layer's output for one sample
+    at fp16 (each is written once and read once: the activation traffic, and what training
+    stores for the backward pass); ``peak_activation_bytes_per_sample`` is the largest set live
+    at once during inference (defaults to the total: conservative). ``bytes_per_sample`` is extra
+    traffic per sample that does not scale with weights (DLRM embedding-table lookups), and
+    ``embedding_parameters`` are parameters that are only looked up (a few rows per sample, in
+    ``bytes_per_sample``), never streamed whole: they count toward memory capacity, not traffic.
     """
 
     kind: Literal["per_sample"] = "per_sample"
@@ -119,11 +123,15 @@ class SampleWorkload(WorkloadSpec):
     flops_per_sample: Flops | None = None
     macs_per_sample: Flops | None = None
     activation_bytes_per_sample: Bytes | None = None
+    peak_activation_bytes_per_sample: Bytes | None = None
     bytes_per_sample: Bytes | None = None
+    embedding_parameters: Params | None = None
 
     @model_validator(mode="after")
     def _flops_from_macs(self):
         macs, flops = self.macs_per_sample, self.flops_per_sample
+        if self.embedding_parameters is not None and self.embedding_parameters > self.parameters:
+            raise ValueError("embedding_parameters exceeds parameters")
         if macs is None and flops is None:
             raise ValueError("give flops_per_sample or macs_per_sample")
         if flops is None:
@@ -141,13 +149,19 @@ class SampleWorkload(WorkloadSpec):
     @cached_property
     def si(self) -> SampleSI:
         """Plain floats for the solvers (computed once)."""
-        act = self.activation_bytes_per_sample
-        extra = self.bytes_per_sample
+        def bytes_of(q):
+            return float(q.to("B").magnitude) if q is not None else 0.0
+
+        total = bytes_of(self.activation_bytes_per_sample)
+        peak = bytes_of(self.peak_activation_bytes_per_sample) or total
+        embedding = self.embedding_parameters
+        streamed = self.parameter_count - (
+            float(embedding.to("param").magnitude) if embedding is not None else 0.0)
         return SampleSI(
-            params=self.parameter_count, layers=self.layers,
+            params=self.parameter_count, streamed_params=streamed, layers=self.layers,
             flops_per_sample=float(self.flops_per_sample.to("flop").magnitude),
-            activation_bytes_fp16=float(act.to("B").magnitude) if act is not None else 0.0,
-            bytes_per_sample=float(extra.to("B").magnitude) if extra is not None else 0.0,
+            activation_bytes_fp16=total, peak_activation_bytes_fp16=peak,
+            bytes_per_sample=bytes_of(self.bytes_per_sample),
         )
 
 
@@ -170,9 +184,11 @@ class SampleSI(NamedTuple):
     """Float view of a SampleWorkload (FLOPs and bytes per sample)."""
 
     params: float
+    streamed_params: float  # read in full every step (all but embedding tables)
     layers: int
     flops_per_sample: float
     activation_bytes_fp16: float
+    peak_activation_bytes_fp16: float
     bytes_per_sample: float
 
 

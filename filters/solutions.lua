@@ -1,0 +1,22 @@
+-- Worked solutions: a callout with class "solution" is collapsed for students and expanded
+-- when the document metadata sets `instructor: true` (the instructor profile).
+-- Runs under real Quarto (before its callout processing) and under the offline sitebuild.
+local instructor = false
+
+function Meta(meta)
+  instructor = meta.instructor == true
+    or (type(meta.instructor) == "table" and pandoc.utils.stringify(meta.instructor) == "true")
+end
+
+function Div(div)
+  if div.classes:includes("solution") then
+    if instructor then
+      div.attributes["collapse"] = "false"
+    elseif div.attributes["collapse"] == nil then
+      div.attributes["collapse"] = "true"
+    end
+    return div
+  end
+end
+
+return {{Meta = Meta}, {Div = Div}}

@@ -1,0 +1,244 @@
+"""Vectorised roofline sweeps: ``sweep(model, hardware, batch_sizes=..., seq_lens=...)``.
+
+One call evaluates ``Engine.solve`` over a whole grid of batch sizes × context lengths with
+numpy: the same cost formulas (``solvers/costs.py`` over ``physics/``), the same roofline and the
+same feasibility rule, so every grid point equals the scalar solve exactly. 1-D (or scalar)
+``batch_sizes`` and ``seq_lens`` span an outer grid: arrays of shape ``(len(batch_sizes),
+len(seq_lens))``, with a scalar argument dropping its axis.
+
+``mlsysim.sweep`` is the function; this module is also callable (``sweep(...)``), so the name
+works whichever of the two an import bound first.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+
+from .physics.roofline import COMPUTE, MEMORY, OVERHEAD, compute_time, memory_time
+from .solvers import inputs
+from .solvers.costs import inference_cost, training_cost
+from .specs.workload import TransformerWorkload
+
+__all__ = ["SweepResult", "sweep"]
+
+_INT64_SAFE = 2**62  # largest integer product (batch × tokens × width) we let int64 hold
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SweepResult:
+    """A grid of roofline solves. Arrays share one shape; times in s, sizes in bytes.
+
+    ``throughput`` is in ``unit``/s (tokens or samples); ``arithmetic_intensity`` in FLOP/byte;
+    ``feasible`` says whether ``footprint_bytes`` fits the device's ``capacity_bytes`` (timings
+    of infeasible points are the roofline *as if it fit*). ``seq_len`` is None for per-sample
+    networks."""
+
+    model: str
+    hardware: str
+    precision: str
+    phase: str  # "decode", "prefill" or "training"
+    unit: str  # "token" or "sample"
+    batch_size: np.ndarray
+    seq_len: np.ndarray | None
+    flops: np.ndarray
+    bytes: np.ndarray
+    t_compute: np.ndarray
+    t_memory: np.ndarray
+    t_overhead: np.ndarray
+    latency_s: np.ndarray
+    throughput: np.ndarray
+    arithmetic_intensity: np.ndarray
+    footprint_bytes: np.ndarray
+    feasible: np.ndarray
+    bottleneck: np.ndarray
+    capacity_bytes: float
+    peak_flops: float  # FLOP/s at ``precision`` (dense)
+    eta_compute: float
+    eta_memory: float
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.latency_s.shape
+
+    def __len__(self) -> int:
+        return int(self.latency_s.size)
+
+    @property
+    def achieved_flops(self) -> np.ndarray:
+        """FLOP/s actually sustained: FLOPs / latency."""
+        return self.flops / self.latency_s
+
+    def to_rows(self) -> list[dict]:
+        """One dict of plain Python values per grid point (row-major order), SI units."""
+        cols = {"batch_size": self.batch_size}
+        if self.seq_len is not None:
+            cols["seq_len"] = self.seq_len
+        cols.update(flops=self.flops, bytes=self.bytes, t_compute=self.t_compute,
+                    t_memory=self.t_memory, t_overhead=self.t_overhead,
+                    latency_s=self.latency_s, throughput=self.throughput,
+                    arithmetic_intensity=self.arithmetic_intensity,
+                    footprint_bytes=self.footprint_bytes, feasible=self.feasible,
+                    bottleneck=self.bottleneck)
+        flat = {k: v.ravel().tolist() for k, v in cols.items()}
+        return [dict(zip(flat, values, strict=True)) for values in zip(*flat.values(),
+                                                                        strict=True)]
+
+    def best(self) -> dict | None:
+        """The feasible grid point of highest throughput (a ``to_rows`` dict), or None."""
+        score = np.where(self.feasible, self.throughput, -np.inf).ravel()
+        if not self.feasible.any():
+            return None
+        return self.to_rows()[int(np.argmax(score))]
+
+    def table(self, max_rows: int = 24, title: str | None = None):
+        """An HTML/text table (``mlsysim.show.Table``); infeasible rows are highlighted.
+
+        A grid larger than ``max_rows`` is shown at evenly spaced points."""
+        from .show import table
+        from .units import Q_
+
+        n = len(self)
+        picks = np.unique(np.linspace(0, n - 1, min(n, max_rows)).round().astype(int))
+        rows, warn = [], []
+        seq = self.seq_len.ravel() if self.seq_len is not None else None
+        for k, i in enumerate(picks):
+            fits = bool(self.feasible.flat[i])
+            row = [int(self.batch_size.flat[i])] + ([int(seq[i])] if seq is not None else [])
+            row += [Q_(float(self.latency_s.flat[i]), "s"),
+                    Q_(float(self.throughput.flat[i]), f"{self.unit}/s"),
+                    str(self.bottleneck.flat[i]), Q_(float(self.footprint_bytes.flat[i]), "B"),
+                    "yes" if fits else "NO (as if it fit)"]
+            rows.append(row)
+            if not fits:
+                warn.append(k)
+        headers = ["Batch"] + (["Context (tokens)"] if seq is not None else []) + [
+            "Latency", "Throughput", "Bottleneck", "Footprint", "Fits"]
+        caption = title or (f"{self.model} on {self.hardware}: {self.phase}, {self.precision}"
+                            + (f" ({len(picks)} of {n:,} points)" if len(picks) < n else ""))
+        return table(headers, rows, caption=caption, highlight=warn)
+
+
+# -- validation ------------------------------------------------------------------------------
+def _positive_ints(name: str, values) -> np.ndarray:
+    """``values`` (an int or a 1-D sequence of them) as an int64 array of values ≥ 1."""
+    if np.ndim(values) == 0:
+        return np.asarray(inputs.positive_int(name, values.item() if isinstance(
+            values, np.ndarray) else values), dtype=np.int64)
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} must be a positive integer or a 1-D sequence of them: "
+                         f"{exc}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a positive integer or a 1-D sequence of them, got "
+                         f"an array of shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if arr.dtype.kind not in "iu":
+        bad = next((v for v in arr.tolist()
+                    if isinstance(v, bool) or not isinstance(v, Integral)), arr[0])
+        raise ValueError(f"{name} must hold positive integers, got {bad!r} "
+                         f"({type(bad).__name__})")
+    if (arr < 1).any():
+        raise ValueError(f"{name} must hold positive integers (≥ 1), got {arr[arr < 1][0]!r}")
+    if arr.max() > _INT64_SAFE:
+        raise ValueError(f"{name} holds {arr.max()!r}, too large for a sweep")
+    return arr.astype(np.int64)
+
+
+def _grid(model, batch_sizes, seq_lens) -> tuple[np.ndarray, np.ndarray | None]:
+    """Broadcast batch sizes × context lengths to one outer grid (validated)."""
+    b = _positive_ints("batch_sizes", batch_sizes)
+    if not isinstance(model, TransformerWorkload):
+        if seq_lens is not None:
+            raise ValueError(f"seq_lens applies to transformers; {model.name} is a per-sample "
+                             "network")
+        return b, None
+    if seq_lens is None:
+        s = np.asarray(inputs.context_for(model, None), dtype=np.int64)
+    else:
+        s = _positive_ints("seq_lens", seq_lens)
+        max_ctx = model.si.max_context
+        if max_ctx and (s > max_ctx).any():
+            raise ValueError(f"seq_lens holds {int(s.max())}, beyond {model.name}'s max_context "
+                             f"of {max_ctx} tokens")
+    width = model.si.d_model + model.si.ffn_dim  # widest integer product in costs.py
+    if int(b.max()) * int(s.max()) * width >= _INT64_SAFE:
+        raise ValueError("batch_sizes × seq_lens is too large for a sweep (int64 overflow)")
+    shape = b.shape + s.shape
+    b = np.broadcast_to(b.reshape(b.shape + (1,) * s.ndim), shape)
+    return b, np.broadcast_to(s, shape)
+
+
+def _frozen(x, shape, dtype=np.float64) -> np.ndarray:
+    arr = np.array(np.broadcast_to(np.asarray(x, dtype=dtype), shape))
+    arr.flags.writeable = False
+    return arr
+
+
+# -- the sweep -------------------------------------------------------------------------------
+def sweep(model, hardware, batch_sizes=1, seq_lens=None, precision="fp16", phase=None,
+          is_training=False, efficiency=None, memory_efficiency=None,
+          recompute=False) -> SweepResult:
+    """Roofline solves of ``model`` on one ``hardware`` device over batch sizes × contexts.
+
+    Arguments mean what they mean in ``Engine.solve`` (``batch_sizes``/``seq_lens`` take an
+    int or a 1-D sequence of ints; ``seq_lens=None`` is the default context). Returns a
+    :class:`SweepResult` whose grid point [i, j] equals
+    ``Engine.solve(model, hardware, batch_size=batch_sizes[i], seq_len=seq_lens[j], ...)``."""
+    model = inputs.resolve_model(model)
+    hw = inputs.resolve_hardware(hardware)
+    si = hw.si
+    peak = inputs.peak_for(hw, precision)
+    bpe = inputs.precision_bytes(precision)
+    eta_c = si.eta_compute if efficiency is None else inputs.fraction("efficiency", efficiency)
+    eta_m = si.eta_memory if memory_efficiency is None else inputs.fraction(
+        "memory_efficiency", memory_efficiency)
+    batch, context = _grid(model, batch_sizes, seq_lens)
+    if is_training:
+        if phase not in (None, "prefill"):
+            raise ValueError("phase does not apply to training (is_training=True)")
+        phase = "training"
+        cost = training_cost(model, bpe, batch, context, recompute)
+    else:
+        phase = inputs.phase_for(model, phase)
+        cost = inference_cost(model, bpe, batch, context, phase)
+
+    shape = batch.shape
+    overhead = cost.dispatches * si.dispatch_overhead
+    t_c = compute_time(cost.flops, peak, eta_c)
+    t_m = memory_time(cost.bytes, si.mem_bandwidth, eta_m)
+    latency = np.maximum(t_c, t_m) + overhead
+    # the rule of physics.roofline.roofline_times: overhead if it beats both, ties to compute
+    bottleneck = np.where((overhead > t_c) & (overhead > t_m), OVERHEAD,
+                          np.where(t_c >= t_m, COMPUTE, MEMORY))
+    footprint = cost.footprint
+    return SweepResult(
+        model=model.name, hardware=hw.name, precision=precision, phase=phase, unit=cost.unit,
+        batch_size=_frozen(batch, shape, np.int64),
+        seq_len=None if context is None else _frozen(context, shape, np.int64),
+        flops=_frozen(cost.flops, shape), bytes=_frozen(cost.bytes, shape),
+        t_compute=_frozen(t_c, shape), t_memory=_frozen(t_m, shape),
+        t_overhead=_frozen(overhead, shape), latency_s=_frozen(latency, shape),
+        throughput=_frozen(cost.units / latency, shape),
+        arithmetic_intensity=_frozen(cost.flops / cost.bytes, shape),
+        footprint_bytes=_frozen(footprint, shape),
+        feasible=_frozen(footprint <= si.mem_capacity, shape, bool),
+        bottleneck=_frozen(bottleneck, shape, bottleneck.dtype),
+        capacity_bytes=si.mem_capacity, peak_flops=peak, eta_compute=eta_c, eta_memory=eta_m)
+
+
+class _CallableModule(types.ModuleType):
+    """Importing ``mlsysim.sweep`` binds the package attribute to this module; calling it runs
+    :func:`sweep`, so ``mlsysim.sweep(...)`` works in every import order."""
+
+    def __call__(self, *args, **kwargs) -> SweepResult:
+        return sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,183 @@
+"""One page from source to HTML: parse, execute (or reuse the cache), emit Markdown, run
+pandoc, wrap in the site layout, write the notebook download and collect search entries.
+Runs in worker processes, so its inputs and results are plain picklable data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from .cache import NotebookCache, page_key
+from .config import Site, execute_options, html_options
+from .download import download_notebook
+from .emit import EmitContext, notebook_markdown
+from .errors import BuildError, PageError
+from .execute import execute_notebook
+from .layout import PageInfo, SiteChrome, page_html
+from .navigation import Navigation, out_path, plain_title
+from .pandoc import Rendered, render
+from .qmd import front_matter, parse_qmd
+from .search import page_entries
+
+_FIGURE_KEYS = ("fig-width", "fig-height", "fig-format", "fig-dpi")
+# metadata that configures the build rather than the document pandoc sees
+_NOT_FOR_PANDOC = {"format", "execute", "filters", "jupyter", "engine", "bibliography",
+                   "resources", "freeze"}
+
+
+@dataclass
+class PageJob:
+    site: Site
+    rel: str
+    nav: Navigation
+    chrome: SiteChrome
+    titles: dict[str, str]
+    use_cache: bool = True
+    timeout: int = 600
+    stub: bool = False
+    error: str | None = None
+    render_salt: str = ""   # digest of everything besides the page that shapes its HTML
+
+
+@dataclass
+class PageResult:
+    rel: str
+    executed: bool = False
+    cached: bool = False
+    seconds: float = 0.0
+    search: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _bibliographies(site: Site, rel: str, fm: dict, meta: dict) -> list[str]:
+    """Absolute bibliography paths: the page's own relative to its folder, else the project's."""
+    value, base = (fm.get("bibliography"), (site.root / rel).parent) \
+        if fm.get("bibliography") else (meta.get("bibliography"), site.root)
+    paths = [value] if isinstance(value, str) else list(value or [])
+    out = []
+    for entry in paths:
+        path = (base / entry).resolve()
+        if not path.is_file():
+            raise PageError(rel, f"bibliography not found: {entry} (looked for {path})")
+        out.append(str(path))
+    return out
+
+
+def pandoc_metadata(site: Site, rel: str, fm: dict, meta: dict) -> dict:
+    """The YAML header pandoc and the Lua filters see (project < directory < page)."""
+    data = {k: v for k, v in meta.items() if k not in _NOT_FOR_PANDOC}
+    bibs = _bibliographies(site, rel, fm, meta)
+    if bibs:
+        data["bibliography"] = bibs
+    data["sitebuild-profiles"] = list(site.profiles)
+    data.setdefault("pagetitle", plain_title(meta.get("title") or Path(rel).stem))
+    return json.loads(json.dumps(data, default=str))
+
+
+def _exec_key(job: PageJob, source: str, meta: dict, figure: dict) -> str:
+    site = job.site
+    return page_key(source=source, metadata_files=site.directory_metadata_files(job.rel),
+                    profile=site.profile_name,
+                    options={"execute": execute_options(meta), "figure": figure,
+                             "profiles": site.profiles})
+
+
+def _executed(job: PageJob, nb, source: str, meta: dict, figure: dict, key: str,
+              cache: NotebookCache, result: PageResult) -> nbformat.NotebookNode:
+    site = job.site
+    options = execute_options(meta)
+    cached = cache.load(site.profile_name, job.rel, key)
+    if cached is not None and len(cached.cells) == len(nb.cells):
+        result.cached = True
+        return cached
+    has_code = any(c.cell_type == "code" for c in nb.cells)
+    has_inline = "`{python}" in source
+    if not (has_code or has_inline):
+        return nb
+    executed = execute_notebook(nb, page=job.rel, cwd=(site.root / job.rel).parent,
+                                options=options, figure=figure, profiles=site.profiles,
+                                timeout=job.timeout,
+                                kernel_log=cache.kernel_log(site.profile_name, job.rel))
+    result.executed = True
+    cache.store(site.profile_name, job.rel, key, executed)
+    return executed
+
+
+def build_page(job: PageJob) -> PageResult:
+    """Build one page into the site's output folder (raises PageError/BuildError)."""
+    start = time.perf_counter()
+    site, rel = job.site, job.rel
+    result = PageResult(rel)
+    target = site.output_dir / out_path(rel)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if job.stub:
+        meta = {"title": job.titles.get(rel, rel)}
+        parts = Rendered(title=meta["title"], pagetitle=meta["title"])
+        info = PageInfo(rel, meta, stub=job.error is None, error=job.error)
+        target.write_text(page_html(job.chrome, job.nav, info, parts, job.titles),
+                          encoding="utf-8")
+        result.seconds = time.perf_counter() - start
+        return result
+    source_path = site.root / rel
+    if not source_path.is_file():
+        raise PageError(rel, "page not found")
+    source = source_path.read_text(encoding="utf-8")
+    nb = parse_qmd(source, rel)
+    fm = front_matter(nb)
+    meta = site.page_metadata(rel, fm)
+    html_opts = html_options(meta)
+    figure = {k: html_opts[k] for k in _FIGURE_KEYS if k in html_opts}
+    cache = NotebookCache(site.root, enabled=job.use_cache)
+    key = _exec_key(job, source, meta, figure)
+    render_key = hashlib.sha256(f"{key}\0{job.render_salt}".encode()).hexdigest()
+    record = cache.load_render(site.profile_name, rel, render_key)
+    if record is not None:  # nothing that shapes this page changed: keep its output
+        result.cached, result.search, result.warnings = True, record["search"], record["warnings"]
+        result.seconds = time.perf_counter() - start
+        return result
+    executed = _executed(job, nb, source, meta, figure, key, cache, result)
+
+    figures_dir = target.parent / f"{Path(rel).stem}_files"
+    shutil.rmtree(figures_dir, ignore_errors=True)  # no stale figures from earlier builds
+    ctx = EmitContext(page=rel, out_dir=target.parent, defaults=execute_options(meta),
+                      html=html_opts)
+    body = notebook_markdown(executed, ctx)
+    header = yaml.safe_dump(pandoc_metadata(site, rel, fm, meta), allow_unicode=True,
+                            sort_keys=False)
+    parts = render(f"---\n{header}---\n\n{body}", page=rel, project_filters=site.filters,
+                   toc=bool(html_opts.get("toc", True)),
+                   toc_depth=int(html_opts.get("toc-depth", 3)), cwd=source_path.parent)
+    result.warnings = [f"{rel}: {w}" for w in parts.warnings]
+
+    outputs = [target, *ctx.figures]
+    notebook = None
+    if "ipynb" in (meta.get("format") or {}):
+        notebook = str(Path(out_path(rel)).with_suffix(".ipynb").as_posix())
+        download = download_notebook(nb, executed, site.profiles)
+        nbformat.write(download, str(site.output_dir / notebook))
+        outputs.append(site.output_dir / notebook)
+    page = PageInfo(rel, meta, notebook=notebook)
+    target.write_text(page_html(job.chrome, job.nav, page, parts, job.titles), encoding="utf-8")
+    title = job.titles.get(rel) or plain_title(meta.get("title", rel))
+    result.search = page_entries(out_path(rel), title, parts.body)
+    cache.store_render(site.profile_name, rel, render_key, outputs, result.search,
+                       result.warnings)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def run_job(job: PageJob) -> PageResult | BuildError:
+    """Worker entry point: errors come back as values (one readable message each)."""
+    try:
+        return build_page(job)
+    except BuildError as exc:
+        return exc
+    except Exception as exc:  # unexpected: still name the page
+        return PageError(job.rel, f"internal error: {type(exc).__name__}: {exc}")

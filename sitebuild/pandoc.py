@@ -1,0 +1,101 @@
+"""Render Quarto-shaped Markdown to HTML parts with pandoc 3 (from the pypandoc-binary wheel).
+
+Filters run in Quarto's order: conditional content, the project's own filters (``filters:`` in
+``_quarto.yml``), callouts, cross references, ``.qmd`` links, and only then ``--citeproc``
+(which would otherwise read ``@fig-x`` as a missing citation).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BuildError
+
+HERE = Path(__file__).resolve().parent
+FILTERS = HERE / "filters"
+FRAGMENT = HERE / "templates" / "fragment.html"
+_PART = re.compile(r"<!--sb:(\w+)-->(.*?)<!--/sb-->", re.S)
+_MIN_VERSION = (3, 0)
+
+
+@dataclass
+class Rendered:
+    """The HTML pieces of one page and pandoc's warnings."""
+
+    pagetitle: str = ""
+    title: str = ""
+    subtitle: str = ""
+    description: str = ""
+    toc: str = ""
+    body: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def _version(path: str) -> tuple[int, ...]:
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    match = re.search(r"pandoc(?:\.exe)? (\d+)\.(\d+)", out.stdout)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+@functools.lru_cache(maxsize=1)
+def pandoc_path() -> str:
+    """pandoc ≥ 3 from the pypandoc-binary wheel, else from PATH."""
+    candidates = []
+    try:
+        import pypandoc
+
+        candidates.append(pypandoc.get_pandoc_path())
+    except (ImportError, OSError):
+        pass
+    if shutil.which("pandoc"):
+        candidates.append(shutil.which("pandoc"))
+    for path in candidates:
+        if path and _version(path) >= _MIN_VERSION:
+            return path
+    raise BuildError("pandoc 3 not found: install the site extras "
+                     "(pip install -e '.[site]', which brings pypandoc-binary)")
+
+
+def lua_filters(project_filters: list[Path]) -> list[Path]:
+    """All Lua filters in the order they run."""
+    return [FILTERS / "profile.lua", *project_filters, FILTERS / "callouts.lua",
+            FILTERS / "crossref.lua", FILTERS / "links.lua"]
+
+
+def render(markdown: str, *, page: str, project_filters: list[Path], toc: bool = True,
+           toc_depth: int = 3, cwd: Path | None = None) -> Rendered:
+    """Run pandoc on ``markdown`` (with its YAML front matter) and split the HTML parts."""
+    args = [pandoc_path(), "--from=markdown", "--to=html5", f"--template={FRAGMENT}",
+            "--mathml", "--wrap=none", "--syntax-highlighting=default"]
+    for path in lua_filters(project_filters):
+        if not path.is_file():
+            raise BuildError(f"{page}: Lua filter not found: {path}")
+        args.append(f"--lua-filter={path}")
+    args += ["--citeproc", f"--lua-filter={FILTERS / 'references.lua'}",
+             "--metadata=reference-section-title:References", "--metadata=link-citations:true"]
+    if toc:
+        args += ["--toc", f"--toc-depth={toc_depth}"]
+    proc = subprocess.run(args, input=markdown, capture_output=True, text=True,
+                          encoding="utf-8", cwd=cwd, check=False)
+    if proc.returncode != 0:
+        raise BuildError(f"{page}: pandoc failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+    parts = dict(_PART.findall(proc.stdout))
+    warnings = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+    return Rendered(warnings=warnings, **{k: v.strip() for k, v in parts.items()})
+
+
+def render_inline(text: str) -> str:
+    """A short Markdown snippet (footer text ...) as inline HTML (``.qmd`` links → ``.html``)."""
+    proc = subprocess.run([pandoc_path(), "--from=markdown", "--to=html5", "--wrap=none",
+                           f"--lua-filter={FILTERS / 'links.lua'}"],
+                          input=text, capture_output=True, text=True, encoding="utf-8",
+                          check=False)
+    html = proc.stdout.strip()
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+        html = html[3:-4]
+    return html

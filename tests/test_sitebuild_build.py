@@ -1,0 +1,300 @@
+"""End-to-end builds of a tiny fixture site (tests/data/site_fixture) with sitebuild: callouts,
+a collapsed solution (open in the instructor profile), a numbered figure with a cross
+reference, a citation, inline expressions in document order, the notebook download, search,
+caching, and a failing cell that must name its page and line."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from sitebuild.build import build_site, format_errors
+from sitebuild.errors import PageNotFoundError
+from sitebuild.execute import execute_notebook
+from sitebuild.qmd import parse_qmd
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = Path(__file__).parent / "data" / "site_fixture"
+BROKEN = """---
+title: "Broken"
+---
+
+Intro.
+
+```{python}
+#| echo: true
+a = 1
+b = 0
+a / b
+```
+"""
+
+
+def _copy_fixture(dest: Path) -> Path:
+    shutil.copytree(FIXTURE, dest, dirs_exist_ok=True)
+    (dest / "filters").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "filters" / "solutions.lua", dest / "filters" / "solutions.lua")
+    return dest
+
+
+def _quiet(_msg):
+    pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return _copy_fixture(tmp_path_factory.mktemp("fixture_site"))
+
+
+@pytest.fixture(scope="module")
+def student(site):
+    report = build_site(site, jobs=2, log=_quiet)
+    assert report.ok, format_errors(report.errors)
+    return report
+
+
+@pytest.fixture(scope="module")
+def instructor(site, student):
+    report = build_site(site, profile="instructor", jobs=2, log=_quiet)
+    assert report.ok, format_errors(report.errors)
+    return report
+
+
+def read(report, rel: str) -> str:
+    return (report.output_dir / rel).read_text(encoding="utf-8")
+
+
+def test_pages_resources_and_static_files_are_written(student):
+    out = student.output_dir
+    for rel in ("index.html", "lessons/two.html", "lessons/two.ipynb", "search.json",
+                "assets/favicon.svg", "assets/style.css", "site_libs/sitebuild/site.js",
+                "site_libs/sitebuild/sitebuild.css",
+                "index_files/figure-html/fig-line-output-1.png"):
+        assert (out / rel).is_file(), rel
+    assert not (out / "index.ipynb").exists()  # only lessons/ asks for format: ipynb
+    assert sorted(r.rel for r in student.results) == ["index.qmd", "lessons/two.qmd"]
+
+
+def test_callouts(student):
+    html = read(student, "index.html")
+    assert '<div class="callout callout-note" role="note">' in html
+    assert "Read me first" in html and "<h2>Read me first" not in html
+    assert '<div class="callout callout-warning" role="note">' in html
+    assert "Attribute title" in html
+
+
+def test_solution_collapsed_for_students_open_for_instructors(student, instructor):
+    assert '<details class="callout callout-tip solution"><summary' in read(student,
+                                                                           "lessons/two.html")
+    assert instructor.output_dir.name == "_site-instructor"
+    teacher = read(instructor, "lessons/two.html")
+    assert '<details class="callout callout-tip solution" open><summary' in teacher
+    assert "Instructor-only note." in teacher and "Student-only note." not in teacher
+    assert "Student-only note." in read(student, "lessons/two.html")
+
+
+def test_numbered_figure_table_and_cross_references(student):
+    html = read(student, "index.html")
+    assert '<figure id="fig-line" class="sb-figure">' in html
+    assert "Figure\u00a01: A rising line." in html
+    assert 'alt="The line rises from left to right: more input, more output."' in html
+    assert '<a href="#fig-line" class="quarto-xref">Figure\u00a01</a>' in html
+    assert '<div id="tbl-values" class="sb-float sb-float-tbl">' in html
+    assert "Table\u00a01: Squares." in html
+    assert '<a href="#tbl-values" class="quarto-xref">Table\u00a01</a>' in html
+
+
+def test_citation_and_reference_list(student):
+    html = read(student, "index.html")
+    assert 'href="#ref-williams2009roofline"' in html and "Williams et al. 2009" in html
+    assert '<h2 class="unnumbered" id="references">References</h2>' in html
+    assert "@williams2009roofline" not in html
+
+
+def test_inline_expressions_in_document_order(student):
+    assert "The answer is 42 and the word is plain." in read(student, "index.html")
+    html = read(student, "lessons/two.html")
+    assert "Before: 1." in html and "After: 2." in html  # evaluated where they stand
+    assert "The answer is 4." in html
+    assert "{python} x" not in html and "{python} twice" not in html
+
+
+def test_cell_options_and_code_shape(student):
+    html = read(student, "index.html")
+    assert "hidden code, shown output" in html and "print(&quot;hidden" not in html
+    assert "not shown" not in html and "secret" not in html  # include: false
+    assert '<pre class="sourceCode python cell-code">' in html
+    assert '<div class="cell-output cell-output-stdout">' in html
+    lesson = read(student, "lessons/two.html")
+    assert "this_is_not_executed()" in lesson  # example inside a 4-backtick fence
+    assert '<pre class="mermaid">' in lesson
+    assert "never_defined()" in lesson  # eval: false shows the code, runs nothing
+    assert '<div class="cell-output cell-output-error">' in lesson
+    assert "ValueError: shown, not fatal" in lesson  # error: true keeps the traceback
+    assert '<div class="cell-output cell-output-stderr">' in lesson  # warning: true
+    assert "careful with units" in lesson
+    assert '<details class="code-fold"><summary>Code</summary>' in lesson
+
+
+def test_layout_navigation_and_links(student):
+    home = read(student, "index.html")
+    lesson = read(student, "lessons/two.html")
+    assert "<title>The fixture home – Fixture Site</title>" in home
+    assert '<link rel="icon" href="assets/favicon.svg" type="image/svg+xml">' in home
+    assert '<link rel="icon" href="../assets/favicon.svg"' in lesson
+    assert 'class="sb-sidebar-link active" aria-current="page">Lesson two</a>' in lesson
+    assert 'rel="prev"' in lesson and 'rel="next"' in home
+    assert '<a href="lessons/two.html">lesson two</a>' in home  # .qmd link rewritten
+    assert 'Fixture footer with a <a href="../index.html">link</a>' in lesson
+    assert '<h1 class="title">The <em>fixture</em> home</h1>' in home
+    assert '<p class="subtitle">A page with every feature once</p>' in home
+    assert "<dt>Level</dt><dd>Beginner</dd>" in lesson and "<dd>10 min</dd>" in lesson
+    assert 'href="two.ipynb" download' in lesson
+    assert 'class="sb-toc"' in lesson and 'href="#exercise"' in lesson
+    assert "sb-theme-toggle" in home and 'id="sb-search-input"' in home
+
+
+def test_no_external_resources(student):
+    for page in ("index.html", "lessons/two.html"):
+        html = read(student, page)
+        external = re.findall(r'<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)="'
+                              r'(?:https?:)?//', html)
+        assert external == [], page
+
+
+def test_search_index(student):
+    entries = json.loads(read(student, "search.json"))
+    hrefs = {e["href"] for e in entries}
+    assert "lessons/two.html#exercise" in hrefs
+    assert any(e["title"] == "The fixture home" and "answer is 42" in e["text"]
+               for e in entries)
+
+
+def test_notebook_download(student):
+    nb = nbformat.read(student.output_dir / "lessons" / "two.ipynb", as_version=4)
+    nbformat.validate(nb)
+    assert nb.cells[0].source == "# Lesson two"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.source for c in code][:3] == ["x = 1", "x = 2", "twice = 2 * x\ntwice"]
+    assert all(c.outputs == [] for c in code)
+    assert not any(":::" in c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_unchanged_pages_are_not_re_executed(site, student, monkeypatch):
+    # in-process builds (jobs=1) with a fixed package digest: the mlsysim sources may be
+    # edited while the tests run, and any such edit rightly invalidates the cache
+    monkeypatch.setattr("sitebuild.cache.package_digest", lambda name="mlsysim": "fixed")
+    build_site(site, jobs=1, log=_quiet)
+    again = build_site(site, jobs=1, log=_quiet)
+    assert again.ok
+    assert {r.rel: r.cached for r in again.results} == {"index.qmd": True,
+                                                        "lessons/two.qmd": True}
+    assert not any(r.executed for r in again.results)
+    (site / "lessons" / "two.qmd").write_text((site / "lessons" / "two.qmd").read_text() + "\n")
+    changed = build_site(site, jobs=1, log=_quiet)
+    assert {r.rel: r.executed for r in changed.results} == {"index.qmd": False,
+                                                            "lessons/two.qmd": True}
+    forced = build_site(site, jobs=1, use_cache=False, pages=["index.qmd"], log=_quiet)
+    assert [r.executed for r in forced.results] == [True]
+
+
+def test_executor_keeps_every_page_cell(site):
+    nb = parse_qmd((site / "lessons" / "two.qmd").read_text(), "lessons/two.qmd")
+    executed = execute_notebook(nb, page="lessons/two.qmd", cwd=site / "lessons", options={})
+    assert [(c.cell_type, c.source) for c in executed.cells] == \
+        [(c.cell_type, c.source) for c in nb.cells]
+    counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
+    assert counts == [1, 2, 3, None, 4, 5]  # eval: false is not run
+
+
+def test_failing_cell_names_page_and_line(tmp_path):
+    root = _copy_fixture(tmp_path / "s")
+    (root / "lessons" / "broken.qmd").write_text(BROKEN)
+    report = build_site(root, pages=["lessons/broken.qmd"], log=_quiet)
+    assert not report.ok
+    message = format_errors(report.errors)
+    assert message.startswith("lessons/broken.qmd:11: cell failed: ZeroDivisionError")
+    assert ">   11 | a / b" in message and "in the ```{python} cell at line 7" in message
+    assert "\x1b[" not in message  # ANSI codes stripped
+    proc = subprocess.run([sys.executable, "-m", "sitebuild", "--root", str(root), "build",
+                           "lessons/broken.qmd"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1
+    assert "lessons/broken.qmd:11: cell failed: ZeroDivisionError: division by zero" in proc.stderr
+
+
+def test_failing_inline_expression_names_its_line(tmp_path):
+    root = _copy_fixture(tmp_path / "s")
+    (root / "lessons" / "inline.qmd").write_text("---\ntitle: I\n---\n\nText.\n\n"
+                                                 "Value `{python} undefined_name`.\n")
+    report = build_site(root, pages=["lessons/inline.qmd"], log=_quiet)
+    assert str(report.errors[0]).startswith(
+        "lessons/inline.qmd:7: inline expression `{python} undefined_name` failed: NameError")
+
+
+def test_missing_listed_page(tmp_path):
+    root = _copy_fixture(tmp_path / "s")
+    config = (root / "_quarto.yml").read_text().replace(
+        "- index.qmd\n    - lessons", "- index.qmd\n    - extra.qmd\n    - lessons")
+    (root / "_quarto.yml").write_text(config)
+    with pytest.raises(PageNotFoundError, match=r"page not found: extra\.qmd"):
+        build_site(root, log=_quiet)
+    report = build_site(root, allow_missing=True, jobs=2, log=_quiet)
+    assert report.ok
+    assert "has not been written yet" in (report.output_dir / "extra.html").read_text()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve_and_fetch(root: Path, args: list[str], env=None, path: str = "index.html") -> str:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "sitebuild", "--root", str(root), "serve",
+                             "--port", str(port), *args], cwd=ROOT,
+                            env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=2) as r:
+                    return r.read().decode()
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read()
+                time.sleep(0.5)
+        raise AssertionError("server did not answer")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_builds_then_serves_with_error_pages(tmp_path):
+    root = _copy_fixture(tmp_path / "s")
+    (root / "lessons" / "broken.qmd").write_text(BROKEN)
+    html = _serve_and_fetch(root, [], path="lessons/broken.html")
+    assert "This page failed to build" in html and "ZeroDivisionError" in html
+
+
+def test_serve_uses_quarto_when_installed(tmp_path):
+    root = _copy_fixture(tmp_path / "s")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "quarto"
+    fake.write_text("#!/bin/sh\nmkdir -p _site-instructor\n"
+                    'echo "rendered by quarto $*" > _site-instructor/index.html\n')
+    fake.chmod(0o755)
+    html = _serve_and_fetch(root, ["--profile", "instructor"],
+                            env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    assert html.strip() == "rendered by quarto render --profile instructor"
