@@ -61,6 +61,7 @@ def _make_validator(unit: str, allow_zero: bool):
             raise ValueError(f"must be {bound}, got {value!r}")
         return q
 
+    validate.unit = unit  # read by documentation (reference/api.qmd)
     return validate
 
 
