@@ -1,6 +1,8 @@
 """The ``mlsysim`` command.
 
     mlsysim eval Llama3_70B H100 --batch-size 1 [--precision fp16] [--phase decode] [--json]
+    mlsysim eval GPT3 DGX_H100 [--tp 8]          (a node: tensor parallelism over its GPUs)
+    mlsysim sensitivity Llama3_8B H100 [--batch-size N] [--json]
     mlsysim zoo hardware|models [--json]
 
 Bad input (an unknown name, a bad number) exits with status 2 and one line on stderr that
@@ -57,7 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--efficiency", type=_fraction, default=None,
                     help="override the achievable compute fraction (1 = pure roofline)")
     ev.add_argument("--training", action="store_true", help="one training step")
+    ev.add_argument("--tp", type=_positive_int, default=None,
+                    help="tensor-parallel degree when HARDWARE is a node (default: all GPUs)")
     ev.add_argument("--json", action="store_true", help="machine-readable output")
+
+    se = sub.add_parser("sensitivity", help="elasticity of latency to each hardware parameter")
+    se.add_argument("model")
+    se.add_argument("hardware", help="a device (e.g. H100) or a node (e.g. DGX_H100)")
+    se.add_argument("--batch-size", type=_positive_int, default=1)
+    se.add_argument("--precision", default="fp16",
+                    choices=["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"])
+    se.add_argument("--phase", choices=["decode", "prefill"], default=None)
+    se.add_argument("--seq-len", type=_positive_int, default=None)
+    se.add_argument("--tp", type=_positive_int, default=None)
+    se.add_argument("--json", action="store_true")
 
     zoo = sub.add_parser("zoo", help="list the catalog")
     zoo.add_argument("kind", choices=["hardware", "models"])
@@ -66,10 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _eval(args) -> object:
-    from .catalog import Hardware, Models
-    from .solvers import Engine, WeightStreamingModel
+    from .catalog import Models
+    from .solvers import Engine, TensorParallelModel, WeightStreamingModel
+    from .solvers.sensitivity import _device_or_node
+    from .specs.system import NodeSpec
 
-    model, hw = Models.get(args.model), Hardware.get(args.hardware)
+    model, hw = Models.get(args.model), _device_or_node(args.hardware)
+    if isinstance(hw, NodeSpec):
+        if args.training:
+            raise ValueError("--training on a node is not modelled yet; give one device")
+        return TensorParallelModel().solve(
+            model, hw, tp=args.tp, batch_size=args.batch_size, precision=args.precision,
+            efficiency=args.efficiency, seq_len=args.seq_len, phase=args.phase)
+    if args.tp is not None:
+        raise ValueError("--tp applies to a node (e.g. DGX_H100), not to a single device")
     if hw.wafer is not None and not args.training:
         return WeightStreamingModel().solve(
             model=model, hardware=hw, seq_len=args.seq_len, batch_size=args.batch_size,
@@ -77,6 +102,14 @@ def _eval(args) -> object:
     return Engine.solve(model, hw, batch_size=args.batch_size, precision=args.precision,
                         efficiency=args.efficiency, seq_len=args.seq_len, phase=args.phase,
                         is_training=args.training)
+
+
+def _sensitivity(args) -> object:
+    from .solvers import SensitivitySolver
+
+    return SensitivitySolver().solve(args.model, args.hardware, precision=args.precision,
+                                     batch_size=args.batch_size, seq_len=args.seq_len,
+                                     phase=args.phase, tp=args.tp)
 
 
 def _zoo_rows(kind: str) -> tuple[list[str], list[list[object]], list[dict]]:
@@ -120,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "eval":
-            result = _eval(args)
+        if args.command in ("eval", "sensitivity"):
+            result = _eval(args) if args.command == "eval" else _sensitivity(args)
             print(json.dumps(result.to_dict(), indent=2) if args.json else result)
         else:
             headers, rows, data = _zoo_rows(args.kind)

@@ -14,6 +14,7 @@ LABELS = {
     "injection_bandwidth": "Injection bandwidth",
     "sram_capacity": "SRAM capacity",
     "interconnect_bandwidth": "Interconnect bandwidth",
+    "interconnect_latency": "Interconnect latency",
     "dispatch_overhead": "Dispatch overhead",
 }
 

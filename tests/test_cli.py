@@ -31,6 +31,19 @@ def test_eval_wafer_uses_weight_streaming(capsys):
     assert "weight streaming" in capsys.readouterr().out
 
 
+def test_eval_on_a_node_uses_tensor_parallelism(capsys):
+    assert main(["eval", "GPT3", "DGX_H100", "--tp", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "8 × NVIDIA H100" in out and "Communication time" in out and "INFEASIBLE" not in out
+
+
+def test_sensitivity_command(capsys):
+    assert main(["sensitivity", "Llama3_8B", "H100", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["binding_constraint"] == "memory_bandwidth"
+    assert data["sensitivities"]["memory_bandwidth"] < -0.9
+
+
 def test_zoo(capsys):
     assert main(["zoo", "hardware"]) == 0
     assert "H100" in capsys.readouterr().out
@@ -46,6 +59,8 @@ def test_zoo(capsys):
     (["eval", "Llama3_8B", "A100", "--precision", "fp8"], "supports"),
     (["eval", "Llama3_8B", "H100", "--seq-len", "99999"], "max_context"),
     (["zoo", "gpus"], "invalid choice"),
+    (["eval", "GPT3", "H100", "--tp", "2"], "applies to a node"),
+    (["sensitivity", "GPT3", "DGX_H1000"], "did you mean 'DGX_H100'"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle):
     p = run(*args)

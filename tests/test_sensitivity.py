@@ -80,3 +80,25 @@ def test_synthesis_from_throughput():
 def test_synthesis_bad_targets(kwargs):
     with pytest.raises(ValueError, match="target"):
         SynthesisSolver().solve(L8, **kwargs)
+
+
+def test_tensor_parallel_node_adds_interconnect_parameters():
+    """8×H100, GPT-3 decode at batch 1: each all-reduce is a tiny message, so the fixed
+    per-step link latency, not link bandwidth, carries the communication time."""
+    node = mlsysim.Systems.DGX_H100
+    r = SENS.solve(model=mlsysim.Models.GPT3, hardware=node)
+    e = r.sensitivities
+    base = mlsysim.TensorParallelModel().solve(mlsysim.Models.GPT3, node)
+    # t_comm = 2L·(14α + 14/8·m/β): the α share of the latency is the latency elasticity
+    L, alpha = mlsysim.Models.GPT3.layers, node.intra_link.latency.to("s").magnitude
+    alpha_share = 2 * L * 14 * alpha / base.latency.to("s").magnitude
+    assert e["interconnect_latency"] == pytest.approx(alpha_share, abs=1e-3)
+    assert -0.01 < e["interconnect_bandwidth"] <= 0
+    assert r.binding_constraint == "memory_bandwidth" and r.solver == "tensor parallel"
+
+
+def test_unknown_device_or_node_name():
+    with pytest.raises(ValueError, match="did you mean 'H100'"):
+        SENS.solve(model=L8, hardware="H1000")
+    with pytest.raises(ValueError, match="tp applies to a node"):
+        SENS.solve(model=L8, hardware=H100, tp=2)

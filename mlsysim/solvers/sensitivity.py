@@ -12,7 +12,9 @@ import math
 
 from ..results_analysis import SensitivityResult, SynthesisResult
 from . import inputs
+from ..specs.system import NodeSpec
 from .roofline import solve_roofline, step_cost
+from .tensor_parallel import link_of, plan_tensor_parallel, solve_tensor_parallel
 from .weight_streaming import LayerCosts, solve_weight_streaming
 
 STEP = 0.01
@@ -22,6 +24,18 @@ TIE = 0.02  # elasticities closer than this are reported as a tie
 def _elasticity(latency_of, value: float) -> float:
     up, down = latency_of(value * (1 + STEP)), latency_of(value * (1 - STEP))
     return (math.log(up) - math.log(down)) / (math.log(1 + STEP) - math.log(1 - STEP))
+
+
+def _device_or_node(name: str):
+    """A catalog device or node by name; an unknown name lists close matches of both."""
+    from ..catalog import Hardware, Systems
+    from ..errors import UnknownNameError
+
+    for registry in (Hardware, Systems):
+        if name in registry:
+            return registry.get(name)
+    raise UnknownNameError("hardware or node", name,
+                           Hardware.names(include_aliases=True) + Systems.names())
 
 
 def binding(sensitivities: dict[str, float]) -> str:
@@ -37,7 +51,19 @@ class SensitivitySolver:
     """Which hardware parameter binds? Elasticities for a roofline or weight-streaming step."""
 
     def solve(self, model, hardware, precision="fp16", batch_size=1, seq_len=None, phase=None,
-              is_training=False, efficiency=None) -> SensitivityResult:
+              is_training=False, efficiency=None, tp=None) -> SensitivityResult:
+        """``hardware`` is a device (roofline, or weight streaming on a wafer) or a node
+        (tensor parallelism over its GPUs, ``tp`` ways; adds the interconnect parameters)."""
+        if isinstance(hardware, str):
+            hardware = _device_or_node(hardware)
+        if isinstance(hardware, NodeSpec):
+            if is_training:
+                raise ValueError("sensitivity of a tensor-parallel node covers inference only")
+            return self._tensor_parallel(model, hardware, precision, batch_size, seq_len,
+                                         phase, efficiency, tp)
+        if tp is not None:
+            raise ValueError("tp applies to a node (e.g. mlsysim.Systems.DGX_H100), not to "
+                             "a single device")
         hw = inputs.resolve_hardware(hardware)
         model = inputs.resolve_model(model)
         if hw.wafer is not None and not is_training:
@@ -69,6 +95,38 @@ class SensitivitySolver:
                                  baseline_latency_s=base.latency_s, sensitivities=sens,
                                  binding_constraint=binding(sens), feasible=base.feasible,
                                  constraint_trace=base.constraint_trace, notes=notes)
+
+    @staticmethod
+    def _tensor_parallel(model, system, precision, batch_size, seq_len, phase, efficiency, tp):
+        base = solve_tensor_parallel(model, system, tp, batch_size, precision, efficiency,
+                                     seq_len, phase)
+        plan = plan_tensor_parallel(model, system, tp, batch_size, precision, seq_len, phase)
+        si = plan.node.accelerator.si
+        peak, bw, per = base.peak_flops_si, si.mem_bandwidth, si.dispatch_overhead
+        beta, alpha = link_of(plan.node)
+        eta_c, eta_m = base.eta_compute, base.eta_memory
+
+        def latency(p=peak, b=bw, lb=beta, la=alpha, o=per):
+            t_c, t_m, t_comm, t_o = plan.latency_terms(p, b, eta_c, eta_m, lb, la, o)
+            return max(t_c, t_m) + t_comm + t_o
+
+        sens = {"peak_flops": _elasticity(lambda v: latency(p=v), peak),
+                "memory_bandwidth": _elasticity(lambda v: latency(b=v), bw),
+                "memory_capacity": 0.0}
+        if plan.tp > 1:
+            sens["interconnect_bandwidth"] = _elasticity(lambda v: latency(lb=v), beta)
+            if alpha > 0:
+                sens["interconnect_latency"] = _elasticity(lambda v: latency(la=v), alpha)
+        if per > 0:
+            sens["dispatch_overhead"] = _elasticity(lambda v: latency(o=v), per)
+        notes = (f"Tensor parallelism over {plan.tp} devices of {plan.node.name}; all-reduces "
+                 "are not overlapped with compute. Capacity does not change latency; it "
+                 "decides whether the step fits.",)
+        return SensitivityResult(model=base.model, hardware=f"{plan.tp} × {base.hardware}",
+                                 solver="tensor parallel", baseline_latency_s=base.latency_s,
+                                 sensitivities=sens, binding_constraint=binding(sens),
+                                 feasible=base.feasible, constraint_trace=base.constraint_trace,
+                                 notes=notes)
 
     @staticmethod
     def _weight_streaming(model, hw, precision, batch_size, seq_len, phase, efficiency):
