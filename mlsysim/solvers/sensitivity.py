@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 from ..results_analysis import SensitivityResult, SynthesisResult
-from . import inputs
 from ..specs.system import NodeSpec
+from . import inputs
 from .roofline import solve_roofline, step_cost
 from .tensor_parallel import link_of, plan_tensor_parallel, solve_tensor_parallel
 from .weight_streaming import LayerCosts, solve_weight_streaming
