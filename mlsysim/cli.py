@@ -41,6 +41,23 @@ def _fraction(text: str) -> float:
     return value
 
 
+# Kept here (not imported from mlsysim.units) so that `mlsysim --help` does not import pint.
+PRECISION_CHOICES = ["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"]
+
+
+def _add_step_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments shared by every command that solves one step of a model."""
+    parser.add_argument("model", help="catalog model name, e.g. Llama3_70B")
+    parser.add_argument("hardware", help="a device (e.g. H100) or a node (e.g. DGX_H100)")
+    parser.add_argument("--batch-size", type=_positive_int, default=1)
+    parser.add_argument("--precision", default="fp16", choices=PRECISION_CHOICES)
+    parser.add_argument("--phase", choices=["decode", "prefill"], default=None)
+    parser.add_argument("--seq-len", type=_positive_int, default=None)
+    parser.add_argument("--tp", type=_positive_int, default=None,
+                        help="tensor-parallel degree when HARDWARE is a node (default: all GPUs)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -49,30 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     ev = sub.add_parser("eval", help="latency, throughput and bottleneck of one step")
-    ev.add_argument("model", help="catalog model name, e.g. Llama3_70B")
-    ev.add_argument("hardware", help="catalog hardware name, e.g. H100")
-    ev.add_argument("--batch-size", type=_positive_int, default=1)
-    ev.add_argument("--precision", default="fp16",
-                    choices=["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"])
-    ev.add_argument("--phase", choices=["decode", "prefill"], default=None)
-    ev.add_argument("--seq-len", type=_positive_int, default=None)
+    _add_step_arguments(ev)
     ev.add_argument("--efficiency", type=_fraction, default=None,
                     help="override the achievable compute fraction (1 = pure roofline)")
     ev.add_argument("--training", action="store_true", help="one training step")
-    ev.add_argument("--tp", type=_positive_int, default=None,
-                    help="tensor-parallel degree when HARDWARE is a node (default: all GPUs)")
-    ev.add_argument("--json", action="store_true", help="machine-readable output")
 
     se = sub.add_parser("sensitivity", help="elasticity of latency to each hardware parameter")
-    se.add_argument("model")
-    se.add_argument("hardware", help="a device (e.g. H100) or a node (e.g. DGX_H100)")
-    se.add_argument("--batch-size", type=_positive_int, default=1)
-    se.add_argument("--precision", default="fp16",
-                    choices=["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"])
-    se.add_argument("--phase", choices=["decode", "prefill"], default=None)
-    se.add_argument("--seq-len", type=_positive_int, default=None)
-    se.add_argument("--tp", type=_positive_int, default=None)
-    se.add_argument("--json", action="store_true")
+    _add_step_arguments(se)
 
     zoo = sub.add_parser("zoo", help="list the catalog")
     zoo.add_argument("kind", choices=["hardware", "models"])

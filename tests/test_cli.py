@@ -67,3 +67,10 @@ def test_bad_input_exits_2_with_one_line(args, needle):
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in p.stderr
+
+
+def test_cli_precision_choices_match_the_unit_table():
+    from mlsysim.cli import PRECISION_CHOICES
+    from mlsysim.units import PRECISIONS
+
+    assert list(PRECISION_CHOICES) == list(PRECISIONS)
