@@ -30,14 +30,19 @@ _LAZY = {
     "SensitivitySolver": "mlsysim.solvers",
     "SynthesisSolver": "mlsysim.solvers",
     "TensorParallelModel": "mlsysim.solvers",
-    "sweep": "mlsysim.sweep",
-    "SweepResult": "mlsysim.sweep",
+    "sweep": "mlsysim.sweeps",
+    "SweepResult": "mlsysim.sweeps",
+    "WaferResidentModel": "mlsysim.solvers",
+    "Bottleneck": "mlsysim.vocabulary",
+    "Phase": "mlsysim.vocabulary",
+    "Constraint": "mlsysim.constraints",
     "fmt": "mlsysim.formatting",
     "CatalogError": "mlsysim.errors",
     "UnknownNameError": "mlsysim.errors",
 }
 _SUBMODULES = {"units", "specs", "catalog", "registry", "errors", "specfile", "solvers",
-               "physics", "show", "viz", "results", "formatting", "cli"}
+               "physics", "show", "viz", "results", "formatting", "cli", "render",
+               "vocabulary", "constraints", "validation", "sweeps"}
 
 __all__ = sorted(_LAZY)
 

@@ -1,95 +1,155 @@
-"""Typed, frozen result objects. Floats inside; pint Quantities on the way out.
+"""Typed, frozen result data. Floats inside; pint Quantities on the way out; no HTML here.
 
-Each result renders as a compact HTML table in notebooks and pages (``_repr_html_``), as a
-readable text block in a terminal (``str``), and as plain data (``to_dict``) for ``--json``.
-An infeasible result says so first, with the reason in numbers, and labels its timings
-"as if it fit".
+Each result describes itself as a :class:`render.Report` (``report()``) and is displayed by the
+renderer registry: an HTML table in notebooks and pages (``_repr_html_``), readable text in a
+terminal (``str``), Markdown, and plain data (``to_dict``) for ``--json``. An infeasible result
+says so first, with the reason in numbers, and labels its timings "as if it fit".
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 
-from .formatting import format_value
+import numpy as np
+
 from .units import Q_
-
-_INFEASIBLE_NOTE = "timings are the roofline as if it fit"
-
-
-def _html(title: str, rows: list[tuple[str, object]], feasible: bool, trace: tuple[str, ...],
-          notes: tuple[str, ...] = ()) -> str:
-    parts = ['<div class="mlsysim-result">']
-    if not feasible:
-        reason = html.escape("; ".join(trace) or "does not fit")
-        parts.append('<p class="mlsysim-infeasible" role="alert" style="border-left:4px solid '
-                     '#b2182b;padding:.3em .6em;background:#fbe9e7;color:#67000d;margin:0 0 .4em">'
-                     f"<strong>INFEASIBLE</strong>: {reason}. "
-                     f"<em>{html.escape(_INFEASIBLE_NOTE.capitalize())}.</em></p>")
-    body = "".join(f"<tr><th scope=row>{html.escape(k)}</th><td>{html.escape(format_value(v))}"
-                   "</td></tr>" for k, v in rows)
-    parts.append(f'<table class="mlsysim-table mlsysim-info"><caption>{html.escape(title)}'
-                 f"</caption><tbody>{body}</tbody></table>")
-    if notes:
-        items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-        parts.append(f'<ul class="mlsysim-notes">{items}</ul>')
-    parts.append("</div>")
-    return "".join(parts)
+from .vocabulary import Bottleneck, Phase, WorkUnit
 
 
-def _text(title: str, rows: list[tuple[str, object]], feasible: bool, trace: tuple[str, ...],
-          notes: tuple[str, ...] = ()) -> str:
-    lines = [title]
-    if not feasible:
-        lines.append(f"!! INFEASIBLE: {'; '.join(trace) or 'does not fit'}")
-        lines.append(f"!! ({_INFEASIBLE_NOTE})")
-    width = max(len(k) for k, _ in rows)
-    lines += [f"  {k.ljust(width)}  {format_value(v)}" for k, v in rows]
-    lines += [f"  note: {n}" for n in notes]
-    return "\n".join(lines)
-
-
-class _Rendered:
-    """Mixin: subclasses provide ``_title()``, ``_rows()``, ``feasible``, ``constraint_trace``."""
+class Rendered:
+    """Mixin: subclasses provide ``_title()``, ``_rows()``, ``feasible``, ``constraint_trace``
+    and ``_fields()``; display goes through ``mlsysim.render``."""
 
     def _notes(self) -> tuple[str, ...]:
         return ()
 
+    def _tables(self) -> tuple:
+        return ()
+
+    def report(self):
+        from .render import Report
+        return Report(self._title(), tuple(self._rows()), self.feasible,
+                      tuple(self.constraint_trace), tuple(self._notes()), self._tables())
+
     def _repr_html_(self) -> str:
-        return _html(self._title(), self._rows(), self.feasible, self.constraint_trace,
-                     self._notes())
+        from .render import render
+        return render(self, "html")
 
     def _repr_markdown_(self) -> str:
-        rows = "\n".join(f"| {k} | {format_value(v)} |" for k, v in self._rows())
-        warn = ("" if self.feasible else
-                f"**INFEASIBLE**: {'; '.join(self.constraint_trace)} ({_INFEASIBLE_NOTE}).\n\n")
-        return f"{warn}**{self._title()}**\n\n| | |\n|---|---|\n{rows}\n"
+        from .render import render
+        return render(self, "markdown")
 
     def __str__(self) -> str:
-        return _text(self._title(), self._rows(), self.feasible, self.constraint_trace,
-                     self._notes())
+        from .render import render
+        return render(self, "text")
 
     def to_dict(self) -> dict:
-        """Plain data: quantities as {"value", "unit"} in SI-like units, for JSON."""
-        out = {}
-        for key, value in self._fields().items():
-            if hasattr(value, "magnitude"):
-                out[key] = {"value": float(value.magnitude), "unit": f"{value.units:~P}"}
-            else:
-                out[key] = value
-        return out
+        """Plain data: quantities as {"value", "unit"}, constraints with their numbers."""
+        from .render import plain
+        return plain(self._fields())
 
 
+# -- the operator table ----------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class PerformanceResult(_Rendered):
-    """A roofline solve (``Engine.solve`` / ``SingleNodeModel.solve``); times in seconds."""
+class OperatorTable:
+    """The operators of one step: name, kind, count, FLOPs, bytes, time and what binds each.
+
+    FLOPs, bytes and time are per step (all ``count`` instances). Iterate for row dicts;
+    ``to_pandas()`` gives a DataFrame when pandas is installed."""
+
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    count: tuple[float, ...]
+    flops: tuple[float, ...]
+    bytes: tuple[float, ...]
+    seconds: tuple[float, ...]
+    bound: tuple[str, ...]
+
+    COLUMNS = ("name", "kind", "count", "flops", "bytes", "time_s", "bound")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self):
+        for row in zip(self.names, self.kinds, self.count, self.flops, self.bytes,
+                       self.seconds, self.bound, strict=True):
+            yield dict(zip(self.COLUMNS, row, strict=True))
+
+    def __getitem__(self, name: str) -> dict:
+        for row in self:
+            if row["name"] == name:
+                return row
+        raise KeyError(f"no operator {name!r}; operators: {', '.join(self.names)}")
+
+    def rows(self) -> list[dict]:
+        return list(self)
+
+    @property
+    def total_seconds(self) -> float:
+        return float(sum(self.seconds))
+
+    def binding(self, top: int = 3) -> list[dict]:
+        """The ``top`` operators by time, with the resource that binds each."""
+        return sorted(self, key=lambda r: -r["time_s"])[:top]
+
+    def to_pandas(self):
+        import pandas as pd  # optional dependency
+        return pd.DataFrame(self.rows(), columns=list(self.COLUMNS))
+
+    def to_dict(self) -> list[dict]:
+        return self.rows()
+
+    def table_data(self, caption: str | None = None):
+        from .render import TableData
+        total = self.total_seconds or 1.0
+        rows = tuple((n, k, int(c), Q_(f, "flop"), Q_(b, "B"), Q_(t, "s"), f"{t / total:.1%}",
+                      bd) for n, k, c, f, b, t, bd in zip(
+                          self.names, self.kinds, self.count, self.flops, self.bytes,
+                          self.seconds, self.bound, strict=True))
+        return TableData(("Operator", "Kind", "Count", "FLOPs", "Bytes", "Time", "Share",
+                          "Bound by"), rows, caption)
+
+    def report(self):
+        return self.table_data()
+
+    def _repr_html_(self) -> str:
+        from .render import render
+        return render(self.table_data(), "html")
+
+    def __str__(self) -> str:
+        from .render import render
+        return render(self.table_data(), "text")
+
+
+def operator_table(plan, times) -> OperatorTable:
+    """The table of a scalar step from its plan and its times."""
+    from .physics.combine import operator_bound
+    count = plan.count
+    bound = operator_bound(times.t_compute, times.t_memory, times.t_link, times.t_launch)
+    return OperatorTable(
+        names=plan.names, kinds=tuple(str(k) for k in plan.kinds),
+        count=tuple(float(c) for c in count),
+        flops=tuple(float(x) for x in count * plan.flops),
+        bytes=tuple(float(x) for x in count * plan.bytes),
+        seconds=tuple(float(x) for x in count * times.t_operator),
+        bound=tuple(str(b) for b in bound))
+
+
+# -- the engine's result ---------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PerformanceResult(Rendered):
+    """One step of a workload on one device or one tensor-parallel node (times in seconds).
+
+    ``t_compute`` and ``t_memory`` are the step's two bills summed over its operators (every
+    FLOP at the achievable compute rate, every byte at the achievable bandwidth);
+    ``time_by_resource`` splits the step's latency by what bound each operator."""
 
     model: str
     hardware: str
     precision: str
     batch_size: int
     seq_len: int | None
-    phase: str
+    phase: Phase
     is_training: bool
     flops: float
     bytes_moved: float
@@ -97,41 +157,54 @@ class PerformanceResult(_Rendered):
     t_memory: float
     t_overhead: float
     latency_s: float
-    bottleneck: str
+    bottleneck: Bottleneck
     eta_compute: float
     eta_memory: float
     peak_flops_si: float
     footprint_parts: tuple[tuple[str, float], ...]
     capacity_bytes: float
     units_per_step: float
-    unit: str
+    unit: WorkUnit
     tdp_w: float
     feasible: bool
     constraint_trace: tuple[str, ...]
     devices: int = 1
     t_communication: float = 0.0
+    resource_seconds: tuple[tuple[str, float], ...] = ()
+    operators: OperatorTable | None = None
+    cost_model: str = "per-operator"
+    notes: tuple[str, ...] = field(default=())
 
     # -- quantities ------------------------------------------------------------------------
     @property
     def latency(self):
-        """Step latency: max(compute, memory) + communication + overhead."""
+        """Step latency (sum of the operators' times, plus stated overlap)."""
         return Q_(self.latency_s, "s")
 
     @property
     def latency_compute(self):
+        """The compute bill: every FLOP at the achievable rate of its kernel."""
         return Q_(self.t_compute, "s")
 
     @property
     def latency_memory(self):
+        """The memory bill: every byte at the achievable bandwidth of its kernel."""
         return Q_(self.t_memory, "s")
 
     @property
     def latency_overhead(self):
+        """Kernel launch and start-up cost summed over the step's kernels."""
         return Q_(self.t_overhead, "s")
 
     @property
     def latency_communication(self):
         return Q_(self.t_communication, "s")
+
+    @property
+    def time_by_resource(self) -> dict:
+        """{"Compute", "Memory", "Communication", "Overhead"} → time (s) of the operators each
+        bound; sums to the latency."""
+        return dict(self.resource_seconds)
 
     @property
     def throughput(self):
@@ -169,141 +242,68 @@ class PerformanceResult(_Rendered):
     def total_bytes(self):
         return Q_(self.bytes_moved, "B")
 
+    @property
+    def binding_operators(self) -> list[dict]:
+        """The operators that take the most time, with what binds each."""
+        return self.operators.binding() if self.operators is not None else []
+
     # -- display ---------------------------------------------------------------------------
     def _title(self) -> str:
-        what = "training step" if self.is_training else (
-            self.phase if self.unit == "token" else "inference")
+        what = {Phase.TRAINING: "training step", Phase.INFERENCE: "inference"}.get(
+            self.phase, str(self.phase))
         ctx = f", context {self.seq_len:,}" if self.seq_len else ""
         on = f"{self.devices} × {self.hardware}" if self.devices > 1 else self.hardware
         return f"{self.model} on {on}: {what}, batch {self.batch_size}, {self.precision}{ctx}"
 
     def _rows(self) -> list[tuple[str, object]]:
         label = "Latency" if self.feasible else "Latency (as if it fit)"
-        rows = [(label, self.latency), ("Bottleneck", self.bottleneck),
-                ("Throughput", self.throughput),
-                ("Compute time", self.latency_compute), ("Memory time", self.latency_memory)]
-        if self.devices > 1:
-            rows.append(("Communication time", self.latency_communication))
-        rows += [("Overhead", self.latency_overhead),
-                 ("Arithmetic intensity", self.arithmetic_intensity),
+        rows = [(label, self.latency), ("Bottleneck", str(self.bottleneck)),
+                ("Throughput", self.throughput)]
+        shares = self.time_by_resource
+        for name in ("Compute", "Memory", "Communication", "Overhead"):
+            if shares.get(name):
+                rows.append((f"Time bound by {name.lower()}",
+                             f"{_fmt_s(shares[name])} ({shares[name] / self.latency_s:.0%})"))
+        rows += [("Arithmetic intensity", self.arithmetic_intensity),
                  ("Memory footprint", self.memory_footprint),
                  ("Memory capacity", Q_(self.capacity_bytes * self.devices, "B")),
                  ("MFU", f"{self.mfu:.1%}"),
-                 ("Efficiency used", f"compute {self.eta_compute:.2f}, memory "
-                                     f"{self.eta_memory:.2f}")]
+                 ("Cost model", self.cost_model)]
+        if self.binding_operators:
+            top = self.binding_operators[0]
+            rows.append(("Slowest operator", f"{top['name']} ({top['bound'].lower()}-bound, "
+                                             f"{_fmt_s(top['time_s'])})"))
         return rows
-
-    def _fields(self) -> dict:
-        return {
-            "model": self.model, "hardware": self.hardware, "devices": self.devices,
-            "precision": self.precision, "batch_size": self.batch_size, "seq_len": self.seq_len,
-            "phase": self.phase, "is_training": self.is_training, "feasible": self.feasible,
-            "constraint_trace": list(self.constraint_trace), "bottleneck": self.bottleneck,
-            "latency": self.latency, "latency_compute": self.latency_compute,
-            "latency_memory": self.latency_memory, "latency_overhead": self.latency_overhead,
-            "latency_communication": self.latency_communication,
-            "throughput": self.throughput, "arithmetic_intensity": self.arithmetic_intensity,
-            "memory_footprint": self.memory_footprint, "mfu": self.mfu, "energy": self.energy,
-            "efficiency_compute": self.eta_compute, "efficiency_memory": self.eta_memory,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class WeightStreamingResult(_Rendered):
-    """A weight-streaming solve on a wafer-scale device; times in seconds."""
-
-    model: str
-    hardware: str
-    precision: str
-    batch_size: int
-    seq_len: int
-    phase: str
-    layers: int
-    t_layer_compute: float
-    t_layer_injection: float
-    t_layer_overhead: float
-    bottleneck: str
-    units_per_step: float
-    sram_bytes_used: float
-    sram_capacity: float
-    b_star: float
-    sram_batch_limit: int
-    optimal_batch_size: int
-    limiting_wall: str
-    feasible: bool
-    constraint_trace: tuple[str, ...]
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def layer_compute_time(self):
-        return Q_(self.t_layer_compute, "s")
-
-    @property
-    def layer_injection_time(self):
-        return Q_(self.t_layer_injection, "s")
-
-    @property
-    def step_latency_s(self) -> float:
-        """One step: layers × (max(inject, compute) + per-layer overhead), overlapped."""
-        return self.layers * (max(self.t_layer_compute, self.t_layer_injection)
-                              + self.t_layer_overhead)
-
-    @property
-    def latency(self):
-        return Q_(self.step_latency_s, "s")
-
-    @property
-    def throughput_tokens_per_sec(self) -> float:
-        """Tokens per second (decode: one per sequence per step; prefill: the prompts)."""
-        return self.units_per_step / self.step_latency_s
-
-    @property
-    def throughput(self):
-        return Q_(self.throughput_tokens_per_sec, "token/s")
-
-    @property
-    def wafer_memory_utilization(self) -> float:
-        """SRAM used / SRAM capacity (0.25 means 25 %; above 1 does not fit)."""
-        return self.sram_bytes_used / self.sram_capacity
-
-    @property
-    def memory_footprint(self):
-        return Q_(self.sram_bytes_used, "B")
-
-    @property
-    def b_star_batch(self) -> float:
-        """B*: the batch at which layer compute time equals injection time."""
-        return self.b_star
-
-    def _title(self) -> str:
-        return (f"{self.model} on {self.hardware} (weight streaming): {self.phase}, batch "
-                f"{self.batch_size}, {self.precision}, context {self.seq_len:,}")
-
-    def _rows(self) -> list[tuple[str, object]]:
-        label = "Step latency" if self.feasible else "Step latency (as if it fit)"
-        return [(label, self.latency), ("Bottleneck", self.bottleneck),
-                ("Throughput", self.throughput),
-                ("Layer compute time", self.layer_compute_time),
-                ("Layer injection time", self.layer_injection_time),
-                ("SRAM used", f"{format_value(self.memory_footprint)} "
-                              f"({self.wafer_memory_utilization:.1%})"),
-                ("B* (compute = injection)", self.b_star),
-                ("SRAM batch limit", self.sram_batch_limit),
-                ("Optimal batch size", f"{self.optimal_batch_size:,} ({self.limiting_wall})")]
 
     def _notes(self) -> tuple[str, ...]:
         return self.notes
 
     def _fields(self) -> dict:
         return {
-            "model": self.model, "hardware": self.hardware, "precision": self.precision,
-            "batch_size": self.batch_size, "seq_len": self.seq_len, "phase": self.phase,
-            "feasible": self.feasible, "constraint_trace": list(self.constraint_trace),
-            "bottleneck": self.bottleneck, "latency": self.latency,
-            "throughput_tokens_per_sec": self.throughput_tokens_per_sec,
-            "layer_compute_time": self.layer_compute_time,
-            "layer_injection_time": self.layer_injection_time,
-            "wafer_memory_utilization": self.wafer_memory_utilization,
-            "b_star": self.b_star, "sram_batch_limit": self.sram_batch_limit,
-            "optimal_batch_size": self.optimal_batch_size, "limiting_wall": self.limiting_wall,
+            "model": self.model, "hardware": self.hardware, "devices": self.devices,
+            "precision": self.precision, "batch_size": self.batch_size, "seq_len": self.seq_len,
+            "phase": str(self.phase), "is_training": self.is_training,
+            "feasible": self.feasible,
+            "constraint_trace": [getattr(c, "to_dict", lambda c=c: str(c))()
+                                 for c in self.constraint_trace],
+            "bottleneck": str(self.bottleneck), "latency": self.latency,
+            "latency_compute": self.latency_compute, "latency_memory": self.latency_memory,
+            "latency_overhead": self.latency_overhead,
+            "latency_communication": self.latency_communication,
+            "time_by_resource": {k: Q_(v, "s") for k, v in self.resource_seconds},
+            "throughput": self.throughput, "arithmetic_intensity": self.arithmetic_intensity,
+            "memory_footprint": self.memory_footprint, "mfu": self.mfu, "energy": self.energy,
+            "efficiency_compute": self.eta_compute, "efficiency_memory": self.eta_memory,
+            "cost_model": self.cost_model,
+            "operators": self.operators.rows() if self.operators is not None else [],
         }
+
+
+def _fmt_s(seconds: float) -> str:
+    from .formatting import format_time
+    return format_time(seconds)
+
+
+def scalar(x) -> float:
+    """A 0-d array or numpy scalar as a float."""
+    return float(np.asarray(x))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .results import _Rendered
+from .results import Rendered
 from .units import Q_
 
 LABELS = {
@@ -20,7 +20,7 @@ LABELS = {
 
 
 @dataclass(frozen=True, slots=True)
-class SensitivityResult(_Rendered):
+class SensitivityResult(Rendered):
     """Elasticities ∂ln T / ∂ln p of step latency T to each hardware parameter p.
 
     −1 means "10 % more of p gives 10 % less latency"; 0 means p does not matter here."""
@@ -61,7 +61,7 @@ class SensitivityResult(_Rendered):
 
 
 @dataclass(frozen=True, slots=True)
-class SynthesisResult(_Rendered):
+class SynthesisResult(Rendered):
     """Minimum hardware that meets a latency target for one workload step."""
 
     model: str

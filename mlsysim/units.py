@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pint
 
+from .vocabulary import BYTES_PER_ELEMENT, PRECISIONS  # noqa: F401  (re-exported)
+
 _HERE = Path(__file__).parent
 
 
@@ -60,18 +62,6 @@ warnings.filterwarnings("ignore", message="The given format spec does not contai
 Q_ = ureg.Quantity
 Quantity = ureg.Quantity
 
-#: Bytes per element for each supported numeric precision (DESIGN.md §4).
-BYTES_PER_ELEMENT: dict[str, float] = {
-    "fp32": 4.0,
-    "tf32": 4.0,
-    "fp16": 2.0,
-    "bf16": 2.0,
-    "fp8": 1.0,
-    "int8": 1.0,
-    "int4": 0.5,
-    "fp4": 0.5,
-}
-PRECISIONS: tuple[str, ...] = tuple(BYTES_PER_ELEMENT)
 
 
 def parse_quantity(value: object) -> pint.Quantity:

@@ -2,19 +2,54 @@
 
 from __future__ import annotations
 
+from ..errors import CatalogError
 from ..registry import Registry
-from .loader import build_spec, iter_files, read_yaml, sources
+from ..vocabulary import HARDWARE_TIERS, MODEL_CATEGORIES
+from .loader import CATALOG_DIR, build_spec, iter_files, read_yaml, sources
 
-HARDWARE_TIERS = {"Cloud": "cloud", "Workstation": "workstation", "Mobile": "mobile",
-                  "Edge": "edge", "Tiny": "tiny"}
-MODEL_CATEGORIES = {"Language": "language", "Vision": "vision", "Tiny": "tiny",
-                    "Recommendation": "recommendation"}
+
+def _load_device_classes() -> dict:
+    from ..specs.calibration import DeviceClassSpec
+    return {p.stem: build_spec(DeviceClassSpec, read_yaml(p), _rel(p), key=p.stem)
+            for p in iter_files("calibration/devices")}
+
+
+def _load_link_classes() -> dict:
+    from ..specs.calibration import LinkClassSpec
+    return {p.stem: build_spec(LinkClassSpec, read_yaml(p), _rel(p), key=p.stem)
+            for p in iter_files("calibration/links")}
+
+
+def resolve_hardware_references(data: dict, origin: str) -> dict:
+    """Replace ``efficiency.device_class`` (a key) by the calibration it names."""
+    eff = data.get("efficiency")
+    if isinstance(eff, dict) and isinstance(eff.get("device_class"), str):
+        key = eff["device_class"]
+        if key not in DeviceClasses:
+            raise CatalogError(f"{origin}: efficiency.device_class: unknown device class "
+                               f"{key!r}; known: {', '.join(DeviceClasses.names())}")
+        data = {**data, "efficiency": {**eff, "device_class": DeviceClasses.get(key)}}
+    return data
+
+
+def resolve_link_references(link: dict, origin: str) -> dict:
+    """Replace ``intra_link.collectives`` (a key) by the link class it names."""
+    if isinstance(link, dict) and isinstance(link.get("collectives"), str):
+        key = link["collectives"]
+        if key not in LinkClasses:
+            raise CatalogError(f"{origin}: intra_link.collectives: unknown link class "
+                               f"{key!r}; known: {', '.join(LinkClasses.names())}")
+        link = {**link, "collectives": LinkClasses.get(key)}
+    return link
 
 
 def _load_hardware() -> dict:
     from ..specs import HardwareSpec
-    return {p.stem: build_spec(HardwareSpec, read_yaml(p), _rel(p), key=p.stem)
-            for p in iter_files("hardware")}
+    out = {}
+    for p in iter_files("hardware"):
+        data = resolve_hardware_references(read_yaml(p), _rel(p))
+        out[p.stem] = build_spec(HardwareSpec, data, _rel(p), key=p.stem)
+    return out
 
 
 def _load_models() -> dict:
@@ -33,14 +68,23 @@ def _load_systems() -> dict:
     files = [(p, read_yaml(p)) for p in iter_files("systems")]
     for p, data in files:
         if "accelerator" in data:
-            hw = Hardware.get(str(data["accelerator"]))
+            name = str(data["accelerator"])
+            if name not in Hardware:
+                raise CatalogError(f"{_rel(p)}: accelerator: unknown hardware {name!r}; "
+                                   f"known: {', '.join(Hardware.names())}")
+            link = data.get("intra_link")
+            if link is not None:
+                data = {**data, "intra_link": resolve_link_references(link, _rel(p))}
             nodes[p.stem] = build_spec(NodeSpec, {**data, "accelerator": None}, _rel(p),
-                                       key=p.stem, accelerator=hw)
+                                       key=p.stem, accelerator=Hardware.get(name))
     for p, data in files:
         if "node" in data:
-            node = nodes.get(str(data["node"])) or Systems.get(str(data["node"]))
+            name = str(data["node"])
+            if name not in nodes:  # never look the node up in the registry being built
+                raise CatalogError(f"{_rel(p)}: node: unknown node {name!r}; known nodes: "
+                                   f"{', '.join(nodes) or 'none'}")
             fleets[p.stem] = build_spec(FleetSpec, {**data, "node": None}, _rel(p),
-                                        key=p.stem, node=node)
+                                        key=p.stem, node=nodes[name])
     return {**nodes, **fleets}
 
 
@@ -51,13 +95,15 @@ def _load_grids() -> dict:
 
 
 def _rel(path) -> str:
-    return f"catalog/{path.parent.name}/{path.name}"
+    return f"catalog/{path.relative_to(CATALOG_DIR).as_posix()}"
 
 
 def _is(field: str, value: str):
     return lambda spec: getattr(spec, field, None) == value
 
 
+DeviceClasses = Registry("DeviceClasses", "device class", _load_device_classes, {})
+LinkClasses = Registry("LinkClasses", "link class", _load_link_classes, {})
 Hardware = Registry("Hardware", "hardware", _load_hardware,
                     {attr: _is("tier", tier) for attr, tier in HARDWARE_TIERS.items()})
 Models = Registry("Models", "model", _load_models,
@@ -67,4 +113,5 @@ Systems = Registry("Systems", "system", _load_systems,
                     "Fleets": lambda s: hasattr(s, "fabric")})
 Infra = Registry("Infra", "grid", _load_grids, {"Grids": lambda s: True})
 
-__all__ = ["Hardware", "Infra", "Models", "Systems", "build_spec", "read_yaml", "sources"]
+__all__ = ["DeviceClasses", "Hardware", "Infra", "LinkClasses", "Models", "Systems",
+           "build_spec", "read_yaml", "resolve_hardware_references", "sources"]

@@ -121,5 +121,6 @@ def build_spec(cls, data: dict, origin: str, key: str | None = None,
 
 
 def iter_files(kind: str):
-    """Catalog YAML files of one kind (hardware, models, systems, grids), sorted by name."""
+    """Catalog YAML files of one kind (hardware, models, systems, grids, calibration/devices,
+    calibration/links), sorted by name."""
     return sorted((CATALOG_DIR / kind).glob("*.yaml"))

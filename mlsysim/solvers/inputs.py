@@ -1,15 +1,23 @@
-"""Checks shared by every solver: each bad argument fails with a ValueError that names the
-parameter, the value and what is allowed (never a traceback from deep inside)."""
+"""The one argument prelude of every solver: each bad argument fails with a ValueError that
+names the parameter, the value and what is allowed (never a traceback from deep inside).
+
+:func:`workload_args` validates what a step is (model, batch, context, phase, precisions) once,
+for the scalar solve, the sweep, sensitivity, tensor parallelism and weight streaming alike;
+:func:`efficiencies` resolves the η overrides.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 from ..specs.hardware import HardwareSpec
 from ..specs.workload import SampleWorkload, TransformerWorkload
-from ..units import BYTES_PER_ELEMENT
+from ..vocabulary import BYTES_PER_ELEMENT, PHASE_CHOICES, Phase
 
-PHASES = ("decode", "prefill")
+DEFAULT_CONTEXT = 2048
+_MAX_INT = 2**53  # integers beyond this are not exactly representable as floats
 
 
 def resolve_model(model) -> TransformerWorkload | SampleWorkload:
@@ -41,6 +49,9 @@ def positive_int(name: str, value) -> int:
                          f"({type(value).__name__})")
     if value < 1:
         raise ValueError(f"{name} must be a positive integer (≥ 1), got {value!r}")
+    if value > _MAX_INT:
+        raise ValueError(f"{name} must be at most 2**53 (a float must hold it exactly), "
+                         f"got a {len(str(int(value)))}-digit number")
     return int(value)
 
 
@@ -49,23 +60,23 @@ def fraction(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
     value = float(value)
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f"{name} must be in (0, 1] (1 is the pure roofline bound), got {value!r}")
+    if not 0.0 < value <= 1.0 or value < 1e-6:
+        raise ValueError(f"{name} must be in [1e-6, 1] (1 is the pure bound), got {value!r}")
     return value
 
 
-def precision_bytes(precision) -> float:
+def precision_bytes(precision, name: str = "precision") -> float:
     """Bytes per element of a known precision name."""
     try:
         return BYTES_PER_ELEMENT[precision]
     except (KeyError, TypeError):
-        raise ValueError(f"precision must be one of {', '.join(BYTES_PER_ELEMENT)}; "
+        raise ValueError(f"{name} must be one of {', '.join(BYTES_PER_ELEMENT)}; "
                          f"got {precision!r}") from None
 
 
 def peak_for(hw: HardwareSpec, precision: str) -> float:
     """Dense peak FLOP/s of ``hw`` at ``precision``; error names the supported precisions."""
-    peak = hw.si.flops.get(precision)
+    peak = hw.si.flops.get(precision) if isinstance(precision, str) else None
     if peak is None:
         precision_bytes(precision)
         raise ValueError(f"precision={precision!r} is not supported by {hw.name}; it supports "
@@ -73,20 +84,22 @@ def peak_for(hw: HardwareSpec, precision: str) -> float:
     return peak
 
 
-def phase_for(model, phase) -> str:
-    """'decode' (default for decoders) or 'prefill' (the only phase of an encoder)."""
+def phase_for(model, phase) -> Phase:
+    """The step a workload runs: decode (decoders' default), prefill (encoders' only phase,
+    and the default for them), inference (per-sample networks: the only phase)."""
+    if not isinstance(model, TransformerWorkload):
+        if phase not in (None, Phase.INFERENCE.value):
+            raise ValueError(f"phase applies to transformers; {model.name} is a per-sample "
+                             f"network (one inference pass per batch), got phase={phase!r}")
+        return Phase.INFERENCE
     if phase is None:
-        return "prefill" if isinstance(model, TransformerWorkload) and not model.si.causal \
-            else "decode"
-    if phase not in PHASES:
-        raise ValueError(f"phase must be one of {', '.join(PHASES)}; got {phase!r}")
-    if phase == "decode" and isinstance(model, TransformerWorkload) and not model.si.causal:
+        return Phase.DECODE if model.si.causal else Phase.PREFILL
+    if not isinstance(phase, str) or phase not in PHASE_CHOICES:
+        raise ValueError(f"phase must be one of {', '.join(PHASE_CHOICES)}; got {phase!r}")
+    if phase == Phase.DECODE and not model.si.causal:
         raise ValueError(f"phase='decode' needs a decoder; {model.name} is an encoder "
                          "(use phase='prefill')")
-    return phase
-
-
-DEFAULT_CONTEXT = 2048
+    return Phase(phase)
 
 
 def context_for(model, seq_len) -> int | None:
@@ -104,3 +117,129 @@ def context_for(model, seq_len) -> int | None:
         raise ValueError(f"seq_len={seq_len} exceeds {model.name}'s max_context of {max_ctx} "
                          "tokens")
     return seq_len
+
+
+def flag(name: str, value) -> bool:
+    """A real bool: the string "False" is not silently true."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Precisions:
+    """Numeric formats of one step: GEMMs compute at ``compute``; weights, activations and the
+    KV cache are stored at their own formats (bytes per element alongside)."""
+
+    compute: str
+    weights: str
+    activations: str
+    kv: str
+
+    @property
+    def weight_bytes(self) -> float:
+        return BYTES_PER_ELEMENT[self.weights]
+
+    @property
+    def activation_bytes(self) -> float:
+        return BYTES_PER_ELEMENT[self.activations]
+
+    @property
+    def kv_bytes(self) -> float:
+        return BYTES_PER_ELEMENT[self.kv]
+
+    @property
+    def weight_only_quantised(self) -> bool:
+        return self.weight_bytes < BYTES_PER_ELEMENT[self.compute]
+
+    def label(self) -> str:
+        """'fp16', or 'fp16 (weights int4, KV fp8)' when operands differ."""
+        extra = [f"weights {self.weights}" if self.weights != self.compute else "",
+                 f"KV {self.kv}" if self.kv != self.activations else "",
+                 f"activations {self.activations}" if self.activations != self.compute else ""]
+        extra = [e for e in extra if e]
+        return self.compute + (f" ({', '.join(extra)})" if extra else "")
+
+
+def precisions(precision="fp16", weight_precision=None, kv_precision=None,
+               activation_precision=None) -> Precisions:
+    """Resolve the operand formats: weights and activations default to ``precision``, the KV
+    cache to the activations' format."""
+    precision_bytes(precision)
+    weights = precision if weight_precision is None else weight_precision
+    precision_bytes(weights, "weight_precision")
+    acts = precision if activation_precision is None else activation_precision
+    precision_bytes(acts, "activation_precision")
+    kv = acts if kv_precision is None else kv_precision
+    precision_bytes(kv, "kv_precision")
+    return Precisions(compute=precision, weights=weights, activations=acts, kv=kv)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadArgs:
+    """A validated step: which model, how many sequences or samples, at what context."""
+
+    model: TransformerWorkload | SampleWorkload
+    batch: int
+    context: int | None
+    phase: Phase
+    precision: Precisions
+    recompute: bool = False
+
+    @property
+    def is_training(self) -> bool:
+        return self.phase == Phase.TRAINING
+
+
+def workload_args(model, batch_size=1, seq_len=None, phase=None, precision="fp16",
+                  is_training=False, recompute=False, weight_precision=None, kv_precision=None,
+                  activation_precision=None, batch_name: str = "batch_size") -> WorkloadArgs:
+    """Validate a step's arguments in one place (see the module docstring)."""
+    model = resolve_model(model)
+    prec = precisions(precision, weight_precision, kv_precision, activation_precision)
+    batch = positive_int(batch_name, batch_size)
+    context = context_for(model, seq_len)
+    if flag("is_training", is_training):
+        if phase not in (None, Phase.TRAINING.value):
+            raise ValueError(f"phase does not apply to training (is_training=True), got "
+                             f"phase={phase!r}")
+        step_phase = Phase.TRAINING
+    else:
+        step_phase = phase_for(model, phase)
+    return WorkloadArgs(model=model, batch=batch, context=context, phase=step_phase,
+                        precision=prec, recompute=flag("recompute", recompute))
+
+
+@dataclass(frozen=True, slots=True)
+class Efficiencies:
+    """η overrides: ``None`` means the device class calibration; a number is a flat fraction
+    for every kernel (``efficiency``: compute, ``memory_efficiency``: bandwidth);
+    ``launch_overhead`` replaces the per-kernel launch cost (seconds)."""
+
+    compute: float | None = None
+    memory: float | None = None
+    launch: float | None = None
+
+
+def efficiencies(efficiency=None, memory_efficiency=None, launch_overhead=None) -> Efficiencies:
+    compute = None if efficiency is None else fraction("efficiency", efficiency)
+    memory = None if memory_efficiency is None else fraction("memory_efficiency",
+                                                             memory_efficiency)
+    launch = None if launch_overhead is None else seconds("launch_overhead", launch_overhead,
+                                                          allow_zero=True)
+    return Efficiencies(compute, memory, launch)
+
+
+def seconds(name: str, value, allow_zero: bool = False, unit: str = "s") -> float:
+    """``value`` (a Quantity or a string such as '50 ms') as a float in ``unit``."""
+    from ..units import parse_quantity
+
+    try:
+        magnitude = float(parse_quantity(value).to(unit).magnitude)
+    except Exception:
+        raise ValueError(f"{name} must be a quantity in {unit} (e.g. '50 ms'), got "
+                         f"{value!r}") from None
+    if not math.isfinite(magnitude) or magnitude < 0 or (magnitude == 0 and not allow_zero):
+        bound = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a finite, {bound} quantity, got {value!r}")
+    return magnitude

@@ -1,9 +1,10 @@
-"""Sensitivity (elasticities of latency to hardware parameters) and its inverse, synthesis.
+"""Sensitivity (elasticities of step latency to hardware parameters) and its inverse, synthesis.
 
-Elasticity e_p = ∂ln T/∂ln p by central difference (p × (1 ± 1 %)). The step's FLOPs and bytes
-do not depend on the hardware, so each perturbation re-evaluates only the closed-form latency:
-a solve costs microseconds. A memory-bound decode gives e ≈ −1 for bandwidth and 0 for FLOP/s.
-Capacity never changes latency (e = 0); it decides feasibility, which the result reports.
+Elasticity e_p = ∂ln T/∂ln p by central difference (p × (1 ± 1 %)). The step's operator plan
+does not depend on the hardware, so each perturbation scales one field of the device's rates
+and re-evaluates the *same plan* through the one combinator: no latency formula is written
+here. A memory-bound decode gives e ≈ −1 for bandwidth and 0 for FLOP/s. Capacity never
+changes latency (e = 0); it decides feasibility, which the result reports.
 """
 
 from __future__ import annotations
@@ -11,31 +12,27 @@ from __future__ import annotations
 import math
 
 from ..results_analysis import SensitivityResult, SynthesisResult
-from ..specs.system import NodeSpec
 from . import inputs
-from .roofline import solve_roofline, step_cost
-from .tensor_parallel import link_of, plan_tensor_parallel, solve_tensor_parallel
-from .weight_streaming import LayerCosts, solve_weight_streaming
+from .dispatch import DEVICE, NODE, WAFER, resolve_target
+from .engine import build_plan, result_from, step_times
+from .evaluate import device_rates, evaluate
+from .tensor_parallel import plan_tensor_parallel
+from .wafer import _streaming, solve_weight_streaming, wafer_device
 
 STEP = 0.01
 TIE = 0.02  # elasticities closer than this are reported as a tie
 
+#: parameter name → the DeviceRates field its perturbation scales
+PARAMETERS = {"peak_flops": "peak", "memory_bandwidth": "bandwidth",
+              "dispatch_overhead": "launch", "interconnect_bandwidth": "link_bandwidth",
+              "interconnect_latency": "link_latency",
+              "injection_bandwidth": "transfer_bandwidth"}
 
-def _elasticity(latency_of, value: float) -> float:
-    up, down = latency_of(value * (1 + STEP)), latency_of(value * (1 - STEP))
-    return (math.log(up) - math.log(down)) / (math.log(1 + STEP) - math.log(1 - STEP))
 
-
-def _device_or_node(name: str):
-    """A catalog device or node by name; an unknown name lists close matches of both."""
-    from ..catalog import Hardware, Systems
-    from ..errors import UnknownNameError
-
-    for registry in (Hardware, Systems):
-        if name in registry:
-            return registry.get(name)
-    raise UnknownNameError("hardware or node", name,
-                           Hardware.names(include_aliases=True) + Systems.names())
+def elasticity(latency_of, step: float = STEP) -> float:
+    """∂ln T/∂ln p from T(p·(1 + step)) and T(p·(1 − step)); ``latency_of(factor)``."""
+    up, down = latency_of(1 + step), latency_of(1 - step)
+    return (math.log(up) - math.log(down)) / (math.log(1 + step) - math.log(1 - step))
 
 
 def binding(sensitivities: dict[str, float]) -> str:
@@ -47,168 +44,146 @@ def binding(sensitivities: dict[str, float]) -> str:
     return top[0] if len(top) == 1 else " = ".join(top) + " (tie)"
 
 
+def elasticities(plan, rates, names, overlap: float = 0.0, cost_model="per-operator"):
+    """{name: elasticity} for the rate fields ``names`` (keys of PARAMETERS)."""
+    def latency(field, factor):
+        return float(step_times(plan, rates.scaled(**{field: factor}), cost_model,
+                                overlap).latency)
+    return {name: elasticity(lambda f, fld=PARAMETERS[name]: latency(fld, f))
+            for name in names}
+
+
 class SensitivitySolver:
-    """Which hardware parameter binds? Elasticities for a roofline or weight-streaming step."""
+    """Which hardware parameter binds? Elasticities for a device, a node or a wafer."""
 
     def solve(self, model, hardware, precision="fp16", batch_size=1, seq_len=None, phase=None,
               is_training=False, efficiency=None, tp=None) -> SensitivityResult:
-        """``hardware`` is a device (roofline, or weight streaming on a wafer) or a node
-        (tensor parallelism over its GPUs, ``tp`` ways; adds the interconnect parameters)."""
-        if isinstance(hardware, str):
-            hardware = _device_or_node(hardware)
-        if isinstance(hardware, NodeSpec):
-            if is_training:
+        """``hardware`` is a device, a wafer-scale device (weight streaming) or a node (tensor
+        parallelism over its GPUs, ``tp`` ways; adds the interconnect parameters)."""
+        kind, spec = resolve_target(hardware)
+        if kind == NODE:
+            if inputs.flag("is_training", is_training):
                 raise ValueError("sensitivity of a tensor-parallel node covers inference only")
-            return self._tensor_parallel(model, hardware, precision, batch_size, seq_len,
-                                         phase, efficiency, tp)
+            return self._node(model, spec, precision, batch_size, seq_len, phase, efficiency,
+                              tp)
         if tp is not None:
             raise ValueError("tp applies to a node (e.g. mlsysim.Systems.DGX_H100), not to "
                              "a single device")
-        hw = inputs.resolve_hardware(hardware)
-        model = inputs.resolve_model(model)
-        if hw.wafer is not None and not is_training:
-            return self._weight_streaming(model, hw, precision, batch_size, seq_len, phase,
-                                          efficiency)
-        return self._roofline(model, hw, precision, batch_size, seq_len, phase, is_training,
-                              efficiency)
+        if kind == WAFER and not inputs.flag("is_training", is_training):
+            return self._wafer(model, spec, precision, batch_size, seq_len, phase, efficiency)
+        assert kind in (DEVICE, WAFER)
+        return self._device(model, spec, precision, batch_size, seq_len, phase, is_training,
+                            efficiency)
 
     @staticmethod
-    def _roofline(model, hw, precision, batch_size, seq_len, phase, is_training, efficiency):
-        base = solve_roofline(model, hw, batch_size, precision, efficiency, seq_len, phase,
-                              is_training)
-        cost, _, _ = step_cost(model, precision, batch_size, seq_len, phase, is_training)
-        si = hw.si
-        peak, bw, eta_c, eta_m = base.peak_flops_si, si.mem_bandwidth, base.eta_compute, \
-            base.eta_memory
-        per = si.dispatch_overhead
-
-        def latency(p=peak, b=bw, o=per):
-            return max(cost.flops / (p * eta_c), cost.bytes / (b * eta_m)) + cost.dispatches * o
-
-        sens = {"peak_flops": _elasticity(lambda v: latency(p=v), peak),
-                "memory_bandwidth": _elasticity(lambda v: latency(b=v), bw),
-                "memory_capacity": 0.0}
-        if per > 0:
-            sens["dispatch_overhead"] = _elasticity(lambda v: latency(o=v), per)
-        notes = ("Capacity does not change latency; it decides whether the step fits.",)
-        return SensitivityResult(model=base.model, hardware=base.hardware, solver="roofline",
-                                 baseline_latency_s=base.latency_s, sensitivities=sens,
-                                 binding_constraint=binding(sens), feasible=base.feasible,
-                                 constraint_trace=base.constraint_trace, notes=notes)
+    def _device(model, hw, precision, batch_size, seq_len, phase, is_training, efficiency):
+        args = inputs.workload_args(model, batch_size, seq_len, phase, precision, is_training)
+        rates = device_rates(hw, args.precision, inputs.efficiencies(efficiency))
+        plan = build_plan(args)
+        times = evaluate(plan, rates)
+        base = result_from(plan, times, rates, hw, args, capacity=hw.si.mem_capacity)
+        names = ["peak_flops", "memory_bandwidth"] + (["dispatch_overhead"]
+                                                      if rates.launch > 0 else [])
+        sens = elasticities(plan, rates, names)
+        sens = {**sens, "memory_capacity": 0.0}
+        return _result(base.model, base.hardware, "per-operator", base, sens,
+                       ("Capacity does not change latency; it decides whether the step fits.",))
 
     @staticmethod
-    def _tensor_parallel(model, system, precision, batch_size, seq_len, phase, efficiency, tp):
-        base = solve_tensor_parallel(model, system, tp, batch_size, precision, efficiency,
-                                     seq_len, phase)
-        plan = plan_tensor_parallel(model, system, tp, batch_size, precision, seq_len, phase)
-        si = plan.node.accelerator.si
-        peak, bw, per = base.peak_flops_si, si.mem_bandwidth, si.dispatch_overhead
-        beta, alpha = link_of(plan.node)
-        eta_c, eta_m = base.eta_compute, base.eta_memory
-
-        def latency(p=peak, b=bw, lb=beta, la=alpha, o=per):
-            t_c, t_m, t_comm, t_o = plan.latency_terms(p, b, eta_c, eta_m, lb, la, o)
-            return max(t_c, t_m) + t_comm + t_o
-
-        sens = {"peak_flops": _elasticity(lambda v: latency(p=v), peak),
-                "memory_bandwidth": _elasticity(lambda v: latency(b=v), bw),
-                "memory_capacity": 0.0}
-        if plan.tp > 1:
-            sens["interconnect_bandwidth"] = _elasticity(lambda v: latency(lb=v), beta)
-            if alpha > 0:
-                sens["interconnect_latency"] = _elasticity(lambda v: latency(la=v), alpha)
-        if per > 0:
-            sens["dispatch_overhead"] = _elasticity(lambda v: latency(o=v), per)
-        notes = (f"Tensor parallelism over {plan.tp} devices of {plan.node.name}; all-reduces "
-                 "are not overlapped with compute. Capacity does not change latency; it "
-                 "decides whether the step fits.",)
-        return SensitivityResult(model=base.model, hardware=f"{plan.tp} × {base.hardware}",
-                                 solver="tensor parallel", baseline_latency_s=base.latency_s,
-                                 sensitivities=sens, binding_constraint=binding(sens),
-                                 feasible=base.feasible, constraint_trace=base.constraint_trace,
-                                 notes=notes)
+    def _node(model, system, precision, batch_size, seq_len, phase, efficiency, tp):
+        node, tp, args, plan = plan_tensor_parallel(model, system, tp, batch_size, precision,
+                                                    seq_len, phase)
+        hw = node.accelerator
+        rates = device_rates(hw, args.precision, inputs.efficiencies(efficiency), node=node)
+        times = evaluate(plan, rates)
+        base = result_from(plan, times, rates, hw, args, capacity=hw.si.mem_capacity,
+                           devices=tp)
+        names = ["peak_flops", "memory_bandwidth"]
+        if tp > 1:
+            names += ["interconnect_bandwidth", "interconnect_latency"]
+        if rates.launch > 0:
+            names.append("dispatch_overhead")
+        sens = {**elasticities(plan, rates, names), "memory_capacity": 0.0}
+        notes = (f"Tensor parallelism over {tp} devices of {node.name}; all-reduces are not "
+                 "overlapped with compute. Capacity does not change latency; it decides "
+                 "whether the step fits.",)
+        return _result(base.model, f"{tp} × {base.hardware}", "tensor parallel", base, sens,
+                       notes)
 
     @staticmethod
-    def _weight_streaming(model, hw, precision, batch_size, seq_len, phase, efficiency):
+    def _wafer(model, hw, precision, batch_size, seq_len, phase, efficiency):
         base = solve_weight_streaming(model, hw, seq_len, batch_size, precision,
                                       phase or "decode", efficiency)
-        lc = LayerCosts(model, inputs.precision_bytes(precision), base.seq_len, base.phase)
-        si = hw.si
-        peak = inputs.peak_for(hw, precision)
-        eta_c = si.eta_compute if efficiency is None else efficiency
-        inj, per = si.injection_bandwidth, si.dispatch_overhead
-
-        def latency(p=peak, i=inj, o=per):
-            t_c = base.batch_size * lc.flops_per_seq / (p * eta_c)
-            return lc.layers * (max(t_c, lc.layer_bytes / i) + o)
-
-        sens = {"peak_flops": _elasticity(lambda v: latency(p=v), peak),
-                "injection_bandwidth": _elasticity(lambda v: latency(i=v), inj),
-                "sram_capacity": 0.0}
-        if per > 0:
-            sens["dispatch_overhead"] = _elasticity(lambda v: latency(o=v), per)
+        args = inputs.workload_args(model, batch_size, seq_len, phase or "decode", precision)
+        plan, rates, _ = _streaming(args, wafer_device(hw), efficiency)
+        names = ["peak_flops", "injection_bandwidth"] + (["dispatch_overhead"]
+                                                         if rates.launch > 0 else [])
+        sens = {**elasticities(plan, rates, names, overlap=1.0), "sram_capacity": 0.0}
         notes = ("SRAM capacity does not change step latency; it caps the batch "
-                 f"(ceiling {base.sram_batch_limit:,} sequences here).",)
+                 f"(ceiling {base.sram_batch_limit:,} sequences here).",) + base.notes
         return SensitivityResult(model=base.model, hardware=base.hardware,
                                  solver="weight streaming",
                                  baseline_latency_s=base.step_latency_s, sensitivities=sens,
                                  binding_constraint=binding(sens), feasible=base.feasible,
-                                 constraint_trace=base.constraint_trace, notes=notes + base.notes)
+                                 constraint_trace=base.constraint_trace, notes=notes)
+
+
+def _result(model, hardware, solver, base, sens, notes) -> SensitivityResult:
+    return SensitivityResult(model=model, hardware=hardware, solver=solver,
+                             baseline_latency_s=base.latency_s, sensitivities=sens,
+                             binding_constraint=binding(sens), feasible=base.feasible,
+                             constraint_trace=base.constraint_trace, notes=notes)
 
 
 class SynthesisSolver:
-    """Inverse roofline: the minimum FLOP/s, bandwidth and capacity that meet a target."""
+    """Inverse engine: the FLOP/s, bandwidth and capacity a step needs to meet a target.
+
+    The requirement is stated against the step's operator plan: every FLOP at the stated
+    fraction of peak and every byte at the stated fraction of bandwidth must fit in the target
+    once the step's launch costs are paid."""
 
     def solve(self, model, target_latency=None, target_throughput=None, batch_size=1,
               precision="fp16", seq_len=None, phase=None, efficiency=1.0,
               memory_efficiency=1.0, overhead="0 s") -> SynthesisResult:
         from ..catalog import Hardware
 
-        model = inputs.resolve_model(model)
-        cost, _, phase = step_cost(model, precision, batch_size, seq_len, phase, False)
+        args = inputs.workload_args(model, batch_size, seq_len, phase, precision)
+        plan = build_plan(args)
         if (target_latency is None) == (target_throughput is None):
             raise ValueError("give exactly one of target_latency (e.g. '50 ms') or "
                              "target_throughput (e.g. '100 token/s')")
         if target_latency is not None:
-            target = _si("target_latency", target_latency, "s")
+            target = inputs.seconds("target_latency", target_latency)
         else:
-            rate = _si("target_throughput", target_throughput, f"{cost.unit}/s")
-            target = cost.units / rate
+            rate = inputs.seconds("target_throughput", target_throughput,
+                                  unit=f"{plan.unit}/s")
+            target = float(plan.units) / rate
         eta_c = inputs.fraction("efficiency", efficiency)
         eta_m = inputs.fraction("memory_efficiency", memory_efficiency)
-        budget = target - cost.dispatches * _si("overhead", overhead, "s", allow_zero=True)
+        per_kernel = inputs.seconds("overhead", overhead, allow_zero=True)
+        budget = target - plan.kernels * per_kernel
         if budget <= 0:
-            raise ValueError("overhead alone exceeds the target latency")
+            raise ValueError(f"launch overhead alone ({plan.kernels:.0f} kernels × "
+                             f"{per_kernel:.3g} s) exceeds the target latency")
         candidates = []
         for hw in Hardware.all():
-            if precision not in hw.si.flops or hw.wafer is not None:
+            if args.precision.compute not in hw.si.flops or hw.wafer is not None:
                 continue
-            r = solve_roofline(model, hw, batch_size, precision, None, seq_len, phase)
-            if r.feasible and r.latency_s <= target:
+            rates = device_rates(hw, args.precision, inputs.efficiencies())
+            fits = plan.footprint_bytes <= hw.si.mem_capacity
+            if fits and float(evaluate(plan, rates).latency) <= target:
                 candidates.append(hw.key)
-        assumptions = (f"Compute at {eta_c:.0%} and memory at {eta_m:.0%} of peak; both times "
-                       "must fit in the target (the slower one sets latency). Candidates are "
-                       "judged with each device's own catalog efficiencies and overheads; "
-                       "wafer-scale devices are not candidates (their weight-streaming "
-                       "model differs).")
+        assumptions = (f"Compute at {eta_c:.0%} and memory at {eta_m:.0%} of peak, "
+                       f"{plan.kernels:.0f} kernels at {per_kernel * 1e6:.3g} µs each; each "
+                       "bill must fit in the target on its own (the slower one sets latency). "
+                       "Candidates are judged with the engine and each device's own catalog "
+                       "calibration; wafer-scale devices are not candidates.")
         return SynthesisResult(
-            model=model.name, target_latency_s=target,
-            required_flops_si=cost.flops / (budget * eta_c),
-            required_bandwidth_si=cost.bytes / (budget * eta_m),
-            required_capacity_si=cost.footprint, assumptions=assumptions,
+            model=args.model.name, target_latency_s=target,
+            required_flops_si=plan.total_flops / (budget * eta_c),
+            required_bandwidth_si=plan.total_bytes / (budget * eta_m),
+            required_capacity_si=plan.footprint_bytes, assumptions=assumptions,
             candidates=tuple(candidates))
 
 
-def _si(name: str, value, unit: str, allow_zero: bool = False) -> float:
-    """``value`` (a Quantity or a string such as '50 ms') as a float in ``unit``."""
-    from ..units import parse_quantity
-
-    try:
-        magnitude = float(parse_quantity(value).to(unit).magnitude)
-    except Exception:
-        raise ValueError(f"{name} must be a quantity in {unit} (e.g. '50 ms'), got "
-                         f"{value!r}") from None
-    if magnitude < 0 or (magnitude == 0 and not allow_zero) or not math.isfinite(magnitude):
-        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, "
-                         f"got {value!r}")
-    return magnitude
+__all__ = ["SensitivitySolver", "SynthesisSolver", "binding", "elasticity"]

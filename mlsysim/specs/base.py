@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Precision = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"]
+from ..vocabulary import PRECISIONS
+
+Precision = Literal[PRECISIONS]
 
 
 class Spec(BaseModel):
@@ -44,7 +46,7 @@ class Spec(BaseModel):
         """As pydantic's, but derived values cached on the original are recomputed."""
         copy = super().model_copy(update=update, deep=deep)
         for name in ("si", "ridge_point", "parameter_count", "active_parameters",
-                     "estimate_notes"):
+                     "estimate_notes", "calibration", "shapes"):
             copy.__dict__.pop(name, None)
         return copy
 

@@ -12,11 +12,12 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..units import BYTES_PER_ELEMENT
+from ..vocabulary import BYTES_PER_ELEMENT, HARDWARE_TIERS
 from .base import Precision, Sourced, Spec
-from .quantity import Area, ByteRate, Bytes, FlopRate, Money, Power, Time, TimeOrZero
+from .calibration import AttentionCalibration, DeviceClassSpec, GemmCalibration, LinkClassSpec
+from .quantity import Area, ByteRate, Bytes, BytesOrZero, FlopRate, Money, Power, Time, TimeOrZero
 
-Tier = Literal["cloud", "workstation", "mobile", "edge", "tiny"]
+Tier = Literal[tuple(HARDWARE_TIERS.values())]
 
 
 class UnsupportedPrecisionError(ValueError):
@@ -65,11 +66,31 @@ class ComputeSpec(Spec):
 
 
 class MemorySpec(Spec):
-    """Main (off-chip) memory: HBM, GDDR, LPDDR or SRAM+flash on a microcontroller."""
+    """Main (off-chip) memory: HBM, GDDR, LPDDR or SRAM+flash on a microcontroller.
+
+    ``capacity`` is the datasheet figure, kept for display. ``exposed`` is what the device
+    really reports to software (HBM stacks are binary: an "80 GB" H100 reports 81,559 MiB in
+    nvidia-smi) and ``reserve`` what the runtime keeps for itself (driver context, workspace);
+    feasibility uses ``usable = exposed − reserve`` (``capacity`` when ``exposed`` is absent)."""
 
     capacity: Bytes
     bandwidth: ByteRate
     type: str | None = None
+    exposed: Bytes | None = None
+    reserve: BytesOrZero = "0 B"
+
+    @model_validator(mode="after")
+    def _reserve_below_capacity(self):
+        total = self.exposed if self.exposed is not None else self.capacity
+        if self.reserve >= total:
+            raise ValueError(f"reserve ({self.reserve}) must be smaller than the memory it "
+                             f"is taken from ({total})")
+        return self
+
+    @property
+    def usable(self):
+        """Bytes a workload can use: exposed (or datasheet) capacity minus the reserve."""
+        return (self.exposed if self.exposed is not None else self.capacity) - self.reserve
 
 
 class OnChipMemorySpec(Spec):
@@ -80,27 +101,64 @@ class OnChipMemorySpec(Spec):
 
 
 class WaferSpec(Spec):
-    """Wafer-scale weight streaming: weights live in external memory and are injected."""
+    """A wafer-scale engine's two ways to hold weights.
+
+    Weight streaming: weights live in external memory and are injected layer by layer at
+    ``injection_bandwidth``. Weights-resident: weights sit in on-wafer SRAM (across several
+    wafers when they do not fit one); ``layer_latency`` is the time one layer's activations take
+    to cross its region of the wafer, ``hop_latency`` the fixed cost of passing activations to
+    the next wafer over the system's I/O links (at ``injection_bandwidth``)."""
 
     external_memory: str
     external_memory_capacity: Bytes
     injection_bandwidth: ByteRate
     die_area: Area | None = None
+    layer_latency: Time | None = None
+    hop_latency: TimeOrZero | None = None
 
 
 class InterconnectSpec(Spec):
-    """Device-to-device link; ``bandwidth`` is per device, per direction."""
+    """Device-to-device link; ``bandwidth`` is per device, per direction. ``collectives`` is
+    the link class whose α–β lines a collective library runs over it (a node's link)."""
 
     name: str
     bandwidth: ByteRate
     latency: Time | None = None
+    collectives: LinkClassSpec | None = None
 
 
 class EfficiencySpec(Spec):
-    """Achievable fractions of peak: η_c for dense GEMM, η_m for streaming memory reads."""
+    """How much of its peaks a device reaches in practice.
 
-    compute: float = Field(gt=0, le=1)
+    ``memory`` is the device's own achievable bandwidth fraction (STREAM-like measurement or a
+    reasoned estimate). ``device_class`` is the calibration of its family (GEMM and attention
+    efficiency curves, dequantisation, kernel launch; ``catalog/calibration/devices``). A user
+    spec may instead give a flat ``compute`` fraction (and ``kernel_launch``): every kernel then
+    runs at that fraction of peak, whatever its shape."""
+
     memory: float = Field(gt=0, le=1)
+    device_class: DeviceClassSpec | None = None
+    compute: float | None = Field(default=None, gt=0, le=1)
+    kernel_launch: TimeOrZero | None = None
+
+    @model_validator(mode="after")
+    def _class_or_flat(self):
+        if self.device_class is None and self.compute is None:
+            raise ValueError("give device_class (a key of catalog/calibration/devices, e.g. "
+                             "'nvidia_hopper') or a flat compute fraction, e.g. compute: 0.7")
+        return self
+
+    @cached_property
+    def calibration(self) -> DeviceClassSpec:
+        """The device class, or a flat one built from ``compute`` and ``kernel_launch``."""
+        if self.device_class is not None and self.compute is None:
+            return self.device_class
+        eta = self.compute
+        return DeviceClassSpec(
+            name="flat efficiency (user spec)",
+            gemm=GemmCalibration(ceiling={"fp16": eta}, half_rows=0),
+            attention=AttentionCalibration(ceiling=eta, half_context=0, kv_bandwidth=1.0),
+            vector_efficiency=eta, kernel_launch=self.kernel_launch or "0 s")
 
 
 class HardwareSpec(Sourced):
@@ -121,7 +179,6 @@ class HardwareSpec(Sourced):
     interconnect: InterconnectSpec | None = None
     tdp: Power
     unit_cost: Money | None = None
-    dispatch_overhead: TimeOrZero = "0 s"
     efficiency: EfficiencySpec
 
     @field_validator("key")
@@ -134,6 +191,21 @@ class HardwareSpec(Sourced):
     @property
     def is_wafer_scale(self) -> bool:
         return self.wafer is not None
+
+    @property
+    def device_class(self) -> DeviceClassSpec:
+        """The calibration this device's kernels are costed with."""
+        return self.efficiency.calibration
+
+    @property
+    def dispatch_overhead(self):
+        """Fixed cost of launching one kernel (from the device class)."""
+        return self.device_class.kernel_launch
+
+    @property
+    def gemm_efficiency(self) -> float:
+        """Large-GEMM efficiency ceiling at the default precision (from the device class)."""
+        return self.device_class.gemm_ceiling(self.compute.default_precision)
 
     @cached_property
     def ridge_point(self):
@@ -153,6 +225,7 @@ class HardwareSI:
     """Plain-float view of a HardwareSpec: FLOP/s per precision, bytes, bytes/s, seconds, W."""
 
     __slots__ = (
+        "calibration",
         "dispatch_overhead",
         "eta_compute",
         "eta_memory",
@@ -160,8 +233,10 @@ class HardwareSI:
         "flops",
         "injection_bandwidth",
         "link_bandwidth",
+        "link_latency",
         "mem_bandwidth",
         "mem_capacity",
+        "mem_datasheet",
         "sram_bandwidth",
         "sram_capacity",
         "tdp",
@@ -172,7 +247,8 @@ class HardwareSI:
         si = cls()
         si.flops = {p: float(q.to("flop/s").magnitude)
                     for p, q in hw.compute.precision_flops.items()}
-        si.mem_capacity = float(hw.memory.capacity.to("B").magnitude)
+        si.mem_capacity = float(hw.memory.usable.to("B").magnitude)
+        si.mem_datasheet = float(hw.memory.capacity.to("B").magnitude)
         si.mem_bandwidth = float(hw.memory.bandwidth.to("B/s").magnitude)
         si.sram_capacity = float(hw.sram.capacity.to("B").magnitude) if hw.sram else 0.0
         si.sram_bandwidth = (
@@ -187,8 +263,11 @@ class HardwareSI:
         si.link_bandwidth = (
             float(hw.interconnect.bandwidth.to("B/s").magnitude) if hw.interconnect else 0.0
         )
+        si.link_latency = (float(hw.interconnect.latency.to("s").magnitude)
+                           if hw.interconnect and hw.interconnect.latency is not None else 0.0)
         si.tdp = float(hw.tdp.to("W").magnitude)
-        si.dispatch_overhead = float(hw.dispatch_overhead.to("s").magnitude)
-        si.eta_compute = hw.efficiency.compute
+        si.calibration = hw.device_class.si
+        si.dispatch_overhead = si.calibration.kernel_launch
+        si.eta_compute = hw.gemm_efficiency
         si.eta_memory = hw.efficiency.memory
         return si

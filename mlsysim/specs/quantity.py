@@ -77,6 +77,7 @@ def QuantityField(unit: str, *, allow_zero: bool = False) -> Any:
 FlopRate = QuantityField("flop/s")
 ByteRate = QuantityField("B/s")
 Bytes = QuantityField("B")
+BytesOrZero = QuantityField("B", allow_zero=True)
 Power = QuantityField("W")
 Time = QuantityField("s")
 TimeOrZero = QuantityField("s", allow_zero=True)

@@ -56,7 +56,11 @@ class WorkloadSpec(Sourced):
 
 
 class TransformerWorkload(WorkloadSpec):
-    """A transformer; ``kv_heads`` < ``heads`` means GQA (1 = MQA)."""
+    """A transformer; ``kv_heads`` < ``heads`` means GQA (1 = MQA).
+
+    ``mlp: gated`` is a SwiGLU/GeGLU feed-forward (three matrices of d × ffn_dim: gate, up,
+    down, as in Llama and Mixtral); ``plain`` has two (GPT, BERT). ``tied_embeddings`` means the
+    output head reuses the input embedding matrix (GPT-2); it is still read once per step."""
 
     kind: Literal["transformer"] = "transformer"
     architecture: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"
@@ -64,6 +68,8 @@ class TransformerWorkload(WorkloadSpec):
     heads: int = Field(gt=0)
     kv_heads: int | None = Field(default=None, gt=0)
     ffn_dim: int | None = Field(default=None, gt=0)
+    mlp: Literal["gated", "plain"] = "plain"
+    tied_embeddings: bool = False
     vocab_size: int | None = Field(default=None, gt=0)
     max_context: int | None = Field(default=None, gt=0)
     moe: MoESpec | None = None
@@ -101,7 +107,33 @@ class TransformerWorkload(WorkloadSpec):
             kv_heads=self.n_kv_heads, head_dim=self.head_dim,
             ffn_dim=self.ffn_dim or 4 * self.hidden_dim,
             causal=self.architecture != "encoder", max_context=self.max_context,
+            gated=self.mlp == "gated", vocab=self.vocab_size or 0,
+            experts=self.moe.experts if self.moe else 1,
+            active_experts=self.moe.active_experts if self.moe else 1,
+            tied=self.tied_embeddings,
         )
+
+    @cached_property
+    def shapes(self) -> TransformerShapes:
+        """Parameter counts of each weight matrix, from the architecture (not the catalog's
+        headline count): per layer, and for the embedding and output head."""
+        s = self.si
+        d, kv = s.d_model, s.kv_heads * s.head_dim
+        mats = 3 if s.gated else 2
+        embed = float(s.vocab * d)
+        return TransformerShapes(
+            qkv=float(d * (d + 2 * kv)), out=float(d * d),
+            mlp_in=float((mats - 1) * d * s.ffn_dim), mlp_out=float(s.ffn_dim * d),
+            router=float(d * s.experts) if s.experts > 1 else 0.0, norms=2.0 * d,
+            embedding=embed, head=embed if s.causal else 0.0)
+
+    @property
+    def shape_parameters(self) -> float:
+        """Total parameters implied by the shapes (tied embeddings counted once)."""
+        sh, s = self.shapes, self.si
+        layer = sh.qkv + sh.out + s.experts * (sh.mlp_in + sh.mlp_out) + sh.router + sh.norms
+        head = 0.0 if s.tied else sh.head
+        return s.layers * layer + sh.embedding + head
 
 
 class SampleWorkload(WorkloadSpec):
@@ -178,6 +210,24 @@ class TransformerSI(NamedTuple):
     ffn_dim: int
     causal: bool
     max_context: int | None
+    gated: bool = False
+    vocab: int = 0
+    experts: int = 1
+    active_experts: int = 1
+    tied: bool = False
+
+
+class TransformerShapes(NamedTuple):
+    """Parameters per weight matrix (per expert for the MLP of an MoE layer)."""
+
+    qkv: float  # d × (d + 2·h_kv·d_h)
+    out: float  # d × d
+    mlp_in: float  # gate + up (gated) or up (plain): d × ffn per matrix
+    mlp_out: float  # ffn × d
+    router: float  # d × experts (MoE only)
+    norms: float  # two norm scales per layer
+    embedding: float  # vocab × d (gathered, never streamed whole)
+    head: float  # vocab × d output projection (decoders)
 
 
 class SampleSI(NamedTuple):

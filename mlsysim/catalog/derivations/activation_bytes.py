@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 BYTES_PER_ELEMENT = 2  # fp16
 
@@ -69,6 +70,8 @@ class Op:
     inputs: list[Tensor]
     output: Tensor
     macs: int
+    params: int = 0  # weights this op reads (embedding rows: those looked up)
+    rows: int = 0  # GEMM rows per sample: output pixels of a conv, tokens of a linear
 
 
 @dataclass
@@ -83,9 +86,9 @@ class Net:
         self.input = Tensor(self.input_shape, "input")
 
     # ---- operations -------------------------------------------------------------------
-    def op(self, kind, name, inputs, shape, macs=0) -> Tensor:
+    def op(self, kind, name, inputs, shape, macs=0, params=0, rows=0) -> Tensor:
         out = Tensor(tuple(shape), name)
-        self.ops.append(Op(name, kind, list(inputs), out, macs))
+        self.ops.append(Op(name, kind, list(inputs), out, macs, params, rows))
         return out
 
     def conv(self, x, c_out, k, stride=1, groups=1, name="conv") -> Tensor:
@@ -95,7 +98,8 @@ class Net:
         c_in, h, w = x.shape
         ho, wo = -(-h // sh), -(-w // sw)
         macs = ho * wo * c_out * (c_in // groups) * kh * kw
-        return self.op("conv", name, [x], (c_out, ho, wo), macs)
+        params = c_out * (c_in // groups) * kh * kw
+        return self.op("conv", name, [x], (c_out, ho, wo), macs, params, ho * wo)
 
     def dwconv(self, x, k, stride=1, name="dwconv") -> Tensor:
         return self.conv(x, x.shape[0], k, stride, groups=x.shape[0], name=name)
@@ -109,7 +113,8 @@ class Net:
 
     def linear(self, x, n_out, name="fc") -> Tensor:
         *rows, n_in = x.shape
-        return self.op("linear", name, [x], (*rows, n_out), math.prod(rows) * n_in * n_out)
+        return self.op("linear", name, [x], (*rows, n_out), math.prod(rows) * n_in * n_out,
+                       n_in * n_out, math.prod(rows))
 
     def add(self, a, b, name="add") -> Tensor:
         return self.op("add", name, [a, b], a.shape)
@@ -235,9 +240,9 @@ def vit_b16() -> Net:
         a = n.layernorm(x, p + ".ln1")
         qkv = n.linear(a, 3 * d, name=p + ".qkv")
         scores = n.op("matmul", p + ".scores", [qkv], (heads, tokens, tokens),
-                      heads * tokens * tokens * dh)  # softmax in place
+                      heads * tokens * tokens * dh, rows=tokens)  # softmax in place
         ctx = n.op("matmul", p + ".context", [scores, qkv], (tokens, d),
-                   heads * tokens * tokens * dh)
+                   heads * tokens * tokens * dh, rows=tokens)
         o = n.linear(ctx, d, name=p + ".out_proj")
         x = n.add(o, x, name=p + ".add1")
         b = n.layernorm(x, p + ".ln2")
@@ -245,7 +250,7 @@ def vit_b16() -> Net:
         m = n.linear(h, d, name=p + ".fc2")
         x = n.add(m, x, name=p + ".add2")
     x = n.layernorm(x, "ln_final")
-    n.op("linear", "head", [x], (1000,), d * 1000)  # on the class token only
+    n.op("linear", "head", [x], (1000,), d * 1000, d * 1000, 1)  # on the class token only
     return n
 
 
@@ -282,10 +287,10 @@ def dlrm() -> Net:
     x = n.input
     for i, w in enumerate([512, 256, dim]):
         x = n.linear(x, w, name=f"bot{i}")
-    emb = [n.op("embedding", f"emb{j}", [], (dim,)) for j in range(tables)]
+    emb = [n.op("embedding", f"emb{j}", [], (dim,), params=dim) for j in range(tables)]
     feats = tables + 1
     t = n.op("concat", "interact.cat", [x, *emb], (feats, dim))
-    z = n.op("matmul", "interact.bmm", [t], (feats, feats), feats * feats * dim)
+    z = n.op("matmul", "interact.bmm", [t], (feats, feats), feats * feats * dim, rows=feats)
     pairs = feats * (feats - 1) // 2
     zf = n.op("gather", "interact.tril", [z], (pairs,))
     r = n.op("concat", "interact.out", [x, zf], (dim + pairs,))
@@ -313,10 +318,53 @@ def _size(nbytes: float) -> str:
     return f"{nbytes:.0f} B"
 
 
+CATALOG = Path(__file__).resolve().parent.parent
+LAYERS_DIR = CATALOG / "layers"
+
+
+def _model_source(key: str) -> str:
+    """The top-level ``source:`` of the model's catalog file (the architecture's source)."""
+    for line in (CATALOG / "models" / f"{key}.yaml").read_text(encoding="utf-8").splitlines():
+        if line.startswith("source:"):
+            return line.split(":", 1)[1].strip()
+    raise SystemExit(f"models/{key}.yaml has no top-level source")
+
+
+def layer_rows(net: Net) -> list[list]:
+    """One row per operation, in order: name, kind, MACs, weights read, input and output
+    elements and GEMM rows, all per sample (the network input is the first op's input)."""
+    out: list[list] = []
+    for op in net.ops:
+        inputs = sum(t.elements for t in op.inputs) or (net.input.elements if op is net.ops[0]
+                                                        else 0)
+        out.append([op.name, op.kind, op.macs, op.params, inputs, op.output.elements, op.rows])
+    return out
+
+
+def write_layers() -> None:
+    """Write catalog/layers/<Key>.yaml: the per-layer operator table the engine reads."""
+    LAYERS_DIR.mkdir(exist_ok=True)
+    for key, (fn, _, _) in MODELS.items():
+        net = fn()
+        lines = [f"# {net.name}: per-sample operations, generated by "
+                 "catalog/derivations/activation_bytes.py --write-layers (do not edit).",
+                 "# columns: name, kind, MACs, weights, input elements, output elements,"
+                 " GEMM rows",
+                 f"model: {key}", f"source: {_model_source(key)}", "kind: derived", "ops:"]
+        lines += [f"  - [{', '.join(str(v) for v in row)}]" for row in layer_rows(net)]
+        (LAYERS_DIR / f"{key}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"wrote {LAYERS_DIR / (key + '.yaml')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", metavar="MODEL", help="list the counted tensors of one model")
+    parser.add_argument("--write-layers", action="store_true",
+                        help="write the per-layer operator tables to catalog/layers/")
     args = parser.parse_args()
+    if args.write_layers:
+        write_layers()
+        return
     if args.ops:
         net = MODELS[args.ops][0]()
         for op in net.ops:

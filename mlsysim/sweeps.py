@@ -1,42 +1,43 @@
-"""Vectorised roofline sweeps: ``sweep(model, hardware, batch_sizes=..., seq_lens=...)``.
+"""Vectorised sweeps: ``mlsysim.sweep(model, hardware, batch_sizes=..., seq_lens=...)``.
 
 One call evaluates ``Engine.solve`` over a whole grid of batch sizes × context lengths with
-numpy: the same cost formulas (``solvers/costs.py`` over ``physics/``), the same roofline and the
-same feasibility rule, so every grid point equals the scalar solve exactly. 1-D (or scalar)
-``batch_sizes`` and ``seq_lens`` span an outer grid: arrays of shape ``(len(batch_sizes),
-len(seq_lens))``, with a scalar argument dropping its axis.
-
-``mlsysim.sweep`` is the function; this module is also callable (``sweep(...)``), so the name
-works whichever of the two an import bound first.
+numpy: the same operator plan (built with arrays), the same device rates, the same combinator
+and the same feasibility rule, so every grid point equals the scalar solve exactly. 1-D (or
+scalar) ``batch_sizes`` and ``seq_lens`` span an outer grid: arrays of shape
+``(len(batch_sizes), len(seq_lens))``, with a scalar argument dropping its axis. The grid is
+refused, with its size, before anything is allocated when it would not fit in memory.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
 
-from .physics.roofline import COMPUTE, MEMORY, OVERHEAD, compute_time, memory_time
+from .physics.combine import bottleneck_of, weighted_sum
 from .solvers import inputs
-from .solvers.costs import inference_cost, training_cost
+from .solvers.engine import build_plan, check_cost_model, step_times
+from .solvers.evaluate import device_rates
 from .specs.workload import TransformerWorkload
 
 __all__ = ["SweepResult", "sweep"]
 
 _INT64_SAFE = 2**62  # largest integer product (batch × tokens × width) we let int64 hold
+#: refuse grids whose operator arrays would need more than this many bytes
+MAX_GRID_BYTES = 2e9
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SweepResult:
-    """A grid of roofline solves. Arrays share one shape; times in s, sizes in bytes.
+    """A grid of engine solves. Arrays share one shape; times in s, sizes in bytes.
 
-    ``throughput`` is in ``unit``/s (tokens or samples); ``arithmetic_intensity`` in FLOP/byte;
-    ``feasible`` says whether ``footprint_bytes`` fits the device's ``capacity_bytes`` (timings
-    of infeasible points are the roofline *as if it fit*). ``seq_len`` is None for per-sample
-    networks."""
+    ``t_compute`` / ``t_memory`` are the step's two bills (as ``Engine.solve``);
+    ``time_compute`` etc. are not kept: ``bottleneck`` names the resource with the largest
+    share. ``throughput`` is in ``unit``/s (tokens or samples); ``arithmetic_intensity`` in
+    FLOP/byte; ``feasible`` says whether ``footprint_bytes`` fits the device's usable
+    ``capacity_bytes`` (timings of infeasible points are *as if it fit*). ``seq_len`` is None
+    for per-sample networks."""
 
     model: str
     hardware: str
@@ -50,6 +51,7 @@ class SweepResult:
     t_compute: np.ndarray
     t_memory: np.ndarray
     t_overhead: np.ndarray
+    t_communication: np.ndarray
     latency_s: np.ndarray
     throughput: np.ndarray
     arithmetic_intensity: np.ndarray
@@ -123,17 +125,21 @@ class SweepResult:
         return table(headers, rows, caption=caption, highlight=warn)
 
 
+
 # -- validation ------------------------------------------------------------------------------
 def _positive_ints(name: str, values) -> np.ndarray:
     """``values`` (an int or a 1-D sequence of them) as an int64 array of values ≥ 1."""
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} must be a positive integer or a 1-D sequence of them, "
+                         f"got {values!r}")
     if np.ndim(values) == 0:
-        return np.asarray(inputs.positive_int(name, values.item() if isinstance(
-            values, np.ndarray) else values), dtype=np.int64)
+        value = values.item() if isinstance(values, np.generic | np.ndarray) else values
+        return np.asarray(inputs.positive_int(name, value), dtype=np.int64)
     try:
         arr = np.asarray(values)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} must be a positive integer or a 1-D sequence of them: "
-                         f"{exc}") from None
+        raise ValueError(f"{name} must be a positive integer or a 1-D sequence of them "
+                         f"(a ragged or mixed sequence cannot be a grid axis): {exc}") from None
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a positive integer or a 1-D sequence of them, got "
                          f"an array of shape {arr.shape}")
@@ -167,7 +173,7 @@ def _grid(model, batch_sizes, seq_lens) -> tuple[np.ndarray, np.ndarray | None]:
         if max_ctx and (s > max_ctx).any():
             raise ValueError(f"seq_lens holds {int(s.max())}, beyond {model.name}'s max_context "
                              f"of {max_ctx} tokens")
-    width = model.si.d_model + model.si.ffn_dim  # widest integer product in costs.py
+    width = model.si.d_model + model.si.ffn_dim  # widest integer product in the plan
     if int(b.max()) * int(s.max()) * width >= _INT64_SAFE:
         raise ValueError("batch_sizes × seq_lens is too large for a sweep (int64 overflow)")
     shape = b.shape + s.shape
@@ -181,64 +187,65 @@ def _frozen(x, shape, dtype=np.float64) -> np.ndarray:
     return arr
 
 
+def _check_size(model, batch_sizes, seq_lens) -> None:
+    """Refuse, before allocating, a grid whose operator arrays would not fit in memory."""
+    nb = 1 if np.ndim(batch_sizes) == 0 else len(batch_sizes)
+    ns = 1 if seq_lens is None or np.ndim(seq_lens) == 0 else len(seq_lens)
+    points = nb * ns
+    ops = 40 if isinstance(model, TransformerWorkload) else 200
+    need = points * ops * 8.0 * 12  # a dozen float64 arrays per operator
+    if need > MAX_GRID_BYTES:
+        raise ValueError(f"the sweep grid has {points:,} points ({nb:,} batch sizes × {ns:,} "
+                         f"contexts), about {need / 1e9:,.1f} GB of working arrays; the limit "
+                         f"is {MAX_GRID_BYTES / 1e9:.0f} GB — sweep fewer points or in chunks")
+
+
 # -- the sweep -------------------------------------------------------------------------------
 def sweep(model, hardware, batch_sizes=1, seq_lens=None, precision="fp16", phase=None,
-          is_training=False, efficiency=None, memory_efficiency=None,
-          recompute=False) -> SweepResult:
-    """Roofline solves of ``model`` on one ``hardware`` device over batch sizes × contexts.
+          is_training=False, efficiency=None, memory_efficiency=None, recompute=False,
+          weight_precision=None, kv_precision=None, activation_precision=None,
+          launch_overhead=None, cost_model="per-operator") -> SweepResult:
+    """Engine solves of ``model`` on one ``hardware`` device over batch sizes × contexts.
 
     Arguments mean what they mean in ``Engine.solve`` (``batch_sizes``/``seq_lens`` take an
     int or a 1-D sequence of ints; ``seq_lens=None`` is the default context). Returns a
     :class:`SweepResult` whose grid point [i, j] equals
     ``Engine.solve(model, hardware, batch_size=batch_sizes[i], seq_len=seq_lens[j], ...)``."""
-    model = inputs.resolve_model(model)
+    cost_model = check_cost_model(cost_model)
+    probe = inputs.workload_args(model, 1, None, phase, precision, is_training, recompute,
+                                 weight_precision, kv_precision, activation_precision)
+    m = probe.model
     hw = inputs.resolve_hardware(hardware)
-    si = hw.si
-    peak = inputs.peak_for(hw, precision)
-    bpe = inputs.precision_bytes(precision)
-    eta_c = si.eta_compute if efficiency is None else inputs.fraction("efficiency", efficiency)
-    eta_m = si.eta_memory if memory_efficiency is None else inputs.fraction(
-        "memory_efficiency", memory_efficiency)
-    batch, context = _grid(model, batch_sizes, seq_lens)
-    if is_training:
-        if phase not in (None, "prefill"):
-            raise ValueError("phase does not apply to training (is_training=True)")
-        phase = "training"
-        cost = training_cost(model, bpe, batch, context, recompute)
-    else:
-        phase = inputs.phase_for(model, phase)
-        cost = inference_cost(model, bpe, batch, context, phase)
-
+    _check_size(m, batch_sizes, seq_lens)
+    batch, context = _grid(m, batch_sizes, seq_lens)
     shape = batch.shape
-    overhead = cost.dispatches * si.dispatch_overhead
-    t_c = compute_time(cost.flops, peak, eta_c)
-    t_m = memory_time(cost.bytes, si.mem_bandwidth, eta_m)
-    latency = np.maximum(t_c, t_m) + overhead
-    # the rule of physics.roofline.roofline_times: overhead if it beats both, ties to compute
-    bottleneck = np.where((overhead > t_c) & (overhead > t_m), OVERHEAD,
-                          np.where(t_c >= t_m, COMPUTE, MEMORY))
-    footprint = cost.footprint
+    args = inputs.WorkloadArgs(model=m, batch=batch, context=context, phase=probe.phase,
+                               precision=probe.precision, recompute=probe.recompute)
+    rates = device_rates(hw, probe.precision,
+                         inputs.efficiencies(efficiency, memory_efficiency, launch_overhead))
+    plan = build_plan(args, grid_shape=shape)
+    times = step_times(plan, rates, cost_model)
+    t_c = weighted_sum(np.broadcast_to(times.t_compute, plan.flops.shape), times.count)
+    t_m = weighted_sum(np.broadcast_to(times.t_memory, plan.flops.shape), times.count)
+    latency = times.latency
+    bottleneck = bottleneck_of(times.compute, times.memory, times.communication,
+                               times.overhead)
+    footprint = plan.footprint_bytes
+    flops, nbytes = plan.total_flops, plan.total_bytes
     return SweepResult(
-        model=model.name, hardware=hw.name, precision=precision, phase=phase, unit=cost.unit,
+        model=m.name, hardware=hw.name, precision=probe.precision.label(),
+        phase=str(probe.phase), unit=str(plan.unit),
         batch_size=_frozen(batch, shape, np.int64),
         seq_len=None if context is None else _frozen(context, shape, np.int64),
-        flops=_frozen(cost.flops, shape), bytes=_frozen(cost.bytes, shape),
+        flops=_frozen(flops, shape), bytes=_frozen(nbytes, shape),
         t_compute=_frozen(t_c, shape), t_memory=_frozen(t_m, shape),
-        t_overhead=_frozen(overhead, shape), latency_s=_frozen(latency, shape),
-        throughput=_frozen(cost.units / latency, shape),
-        arithmetic_intensity=_frozen(cost.flops / cost.bytes, shape),
+        t_overhead=_frozen(times.overhead, shape),
+        t_communication=_frozen(times.communication, shape),
+        latency_s=_frozen(latency, shape),
+        throughput=_frozen(plan.units / latency, shape),
+        arithmetic_intensity=_frozen(flops / nbytes, shape),
         footprint_bytes=_frozen(footprint, shape),
-        feasible=_frozen(footprint <= si.mem_capacity, shape, bool),
-        bottleneck=_frozen(bottleneck, shape, bottleneck.dtype),
-        capacity_bytes=si.mem_capacity, peak_flops=peak, eta_compute=eta_c, eta_memory=eta_m)
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``mlsysim.sweep`` binds the package attribute to this module; calling it runs
-    :func:`sweep`, so ``mlsysim.sweep(...)`` works in every import order."""
-
-    def __call__(self, *args, **kwargs) -> SweepResult:
-        return sweep(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+        feasible=_frozen(footprint <= hw.si.mem_capacity, shape, bool),
+        bottleneck=_frozen(bottleneck, shape, np.asarray(bottleneck).dtype),
+        capacity_bytes=hw.si.mem_capacity, peak_flops=rates.gemm_peak,
+        eta_compute=rates.gemm_ceiling, eta_memory=rates.eta_memory)

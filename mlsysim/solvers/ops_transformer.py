@@ -1,0 +1,178 @@
+"""Operators of one transformer step: decode, prefill or a training iteration, optionally split
+``tp`` ways by Megatron-style tensor parallelism (Shoeybi et al. 2019, arXiv 1909.08053, §3).
+
+Per layer (run L times): a fused residual-add + norm, the QKV projection, a fused
+FlashAttention-style kernel (it reads the KV cache at decode; Dao et al. 2022), the output
+projection, a second add + norm, the MLP up (and gate) projection, its activation, the down
+projection; with tensor parallelism an all-reduce after the attention and after the MLP. Once
+per step: the embedding gather (only the rows of this step's tokens: the table is never streamed
+whole), the final norm, the LM head on the tokens whose logits are needed (the last of each
+sequence at inference, all of them in training) and sampling.
+
+Mixture of experts (Fedus et al. 2022; Mixtral, Jiang et al. 2024): a router GEMM, then the MLP
+runs on the experts the step's tokens touch. With N tokens each routed to k of E experts
+(uniformly, independently), the expected number of distinct experts read is
+E·(1 − (1 − k/E)^N): the active experts at batch 1, all of them once N·k ≫ E.
+
+Counting: 1 MAC = 2 FLOP; bytes are those moved to and from device memory by each kernel at its
+operands' precisions (weights, activations, KV cache may differ); a kernel's inputs and outputs
+each cross memory once (intermediate tiles stay on chip). ``batch`` and ``context`` may be
+numpy integer arrays of one grid: every expression is elementwise arithmetic, so each grid point
+equals the scalar step exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..physics.transformer import activation_bytes_per_layer
+from ..vocabulary import OpKind, Phase, WorkUnit
+from .inputs import WorkloadArgs
+from .plan import OperatorList, OperatorPlan
+
+NORM_FLOPS = 5.0  # per element: add, square, reduce, scale, shift
+ACTIVATION_FLOPS = 5.0  # per element of the MLP hidden layer (SiLU·gate or GELU)
+SAMPLING_FLOPS = 5.0  # per logit: softmax and top-k/p
+ADAM_BYTES_READ = 16.0  # fp32 master weight, momentum, variance + 16-bit gradient, + weight
+ADAM_BYTES_WRITTEN = 14.0  # fp32 master weight, momentum, variance + 16-bit weight
+ADAM_FLOPS = 12.0  # per parameter
+#: mixed-precision Adam state: 16-bit weights and gradients, fp32 master copy, momentum and
+#: variance = 16 B per parameter (Rajbhandari et al. 2020, ZeRO, §3.1)
+ADAM_STATE_BYTES = 16.0
+SMALL_MESSAGE = 64.0  # bytes of a latency-bound reduction (sampling across a split vocabulary)
+
+
+def experts_touched(tokens, experts: int, active: int):
+    """Expected distinct experts read when ``tokens`` each pick ``active`` of ``experts``."""
+    if experts <= 1:
+        return tokens * 0.0 + 1.0
+    return experts * (1.0 - np.power(1.0 - active / experts, tokens))
+
+
+def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=()) -> OperatorPlan:
+    """The operators of one step (see the module docstring); per device when ``tp`` > 1."""
+    m = args.model
+    s, sh = m.si, m.shapes
+    p = args.precision
+    a, w, k = p.activation_bytes, p.weight_bytes, p.kv_bytes
+    d, L, f, V = s.d_model, s.layers, s.ffn_dim, s.vocab
+    kv_dim = s.kv_heads * s.head_dim
+    kv_split = min(tp, s.kv_heads)
+    batch, ctx = args.batch, args.context
+    phase = args.phase
+    training = phase == Phase.TRAINING
+    decode = phase == Phase.DECODE
+
+    if decode:
+        tokens = batch * 1.0
+        attended = ctx + 1.0  # the past context and the new token itself
+        kv_after = ctx + 1.0
+    else:
+        tokens = batch * ctx * 1.0
+        attended = (ctx + 1.0) / 2.0 if s.causal else ctx * 1.0
+        kv_after = ctx * 1.0
+    logit_rows = tokens if training else batch * 1.0
+    q_width = d / tp
+    kv_width = 2.0 * kv_dim / kv_split  # K and V columns this device holds
+    mlp_in_width = sh.mlp_in / d / tp  # gate+up (or up) columns per device
+
+    ops = OperatorList()
+    layer = []  # (name, kind, flops, bytes, rows, weight_bytes, streams_kv) of one layer
+
+    def norm(name):
+        layer.append((name, OpKind.ELEMENTWISE, NORM_FLOPS * tokens * d,
+                      4.0 * tokens * d * a, 0.0, d * w, False))
+
+    def gemm(name, params, rows_in, width_in, width_out, n_rows=None, weights_read=None):
+        rows = tokens if n_rows is None else n_rows
+        read = params / tp * w if weights_read is None else weights_read
+        layer.append((name, OpKind.GEMM, 2.0 * rows_in * params / tp,
+                      read + rows_in * (width_in + width_out) * a, rows, read, False))
+
+    norm("attn_norm")
+    # per device: all query heads' share plus the K/V heads it holds (replicated past h_kv)
+    gemm("qkv_proj", d * (q_width + kv_width) * tp, tokens, d, q_width + kv_width)
+    if decode:
+        att_bytes = (batch * ctx * kv_width * k + tokens * kv_width * k
+                     + 2.0 * tokens * q_width * a)
+    else:
+        att_bytes = tokens * (q_width + kv_width) * a + tokens * kv_width * k \
+            + tokens * q_width * a
+    layer.append(("attention", OpKind.ATTENTION, 4.0 * tokens * attended * q_width,
+                  att_bytes, attended, 0.0, decode))
+    gemm("out_proj", sh.out, tokens, q_width, d)
+    norm("mlp_norm")
+    if s.experts > 1:
+        touched = experts_touched(tokens, s.experts, s.active_experts)
+        assigned = tokens * s.active_experts
+        layer.append(("router", OpKind.GEMM, 2.0 * tokens * sh.router,
+                      sh.router * w + tokens * (d + s.experts) * a, tokens, sh.router * w,
+                      False))
+        gemm("mlp_up", sh.mlp_in, assigned, d, mlp_in_width, n_rows=assigned / touched,
+             weights_read=touched * sh.mlp_in / tp * w)
+        act_tokens = assigned
+    else:
+        gemm("mlp_up", sh.mlp_in, tokens, d, mlp_in_width)
+        act_tokens = tokens
+    hidden = act_tokens * f / tp
+    layer.append(("mlp_act", OpKind.ELEMENTWISE, ACTIVATION_FLOPS * hidden,
+                  act_tokens * mlp_in_width * a + hidden * a, 0.0, 0.0, False))
+    if s.experts > 1:
+        gemm("mlp_down", sh.mlp_out, assigned, f / tp, d, n_rows=assigned / touched,
+             weights_read=touched * sh.mlp_out / tp * w)
+    else:
+        gemm("mlp_down", sh.mlp_out, tokens, f / tp, d)
+
+    passes = [("", 1.0)]
+    if training:
+        passes.append((".backward", 2.0))
+        if args.recompute:
+            passes.append((".recompute", 1.0))
+    message = tokens * d * a
+    for suffix, scale in passes:
+        for name, kind, flops, nbytes, rows, wbytes, kv in layer:
+            ops.add(name + suffix, kind, L, scale * flops, scale * nbytes, rows=rows,
+                    weight_bytes=wbytes, streams_kv=kv)
+            if tp > 1 and name in ("out_proj", "mlp_down"):
+                ops.add(("allreduce_attention" if name == "out_proj" else "allreduce_mlp")
+                        + suffix, OpKind.COLLECTIVE, L, 0.0, 0.0, message=message, group=tp)
+
+    embed_bytes = tokens * d * (w / tp + a)
+    ops.add("embedding", OpKind.GATHER, 1, 0.0, embed_bytes)
+    if tp > 1:
+        ops.add("allreduce_embedding", OpKind.COLLECTIVE, 1, 0.0, 0.0, message=message,
+                group=tp)
+    ops.add("final_norm", OpKind.ELEMENTWISE, 1, NORM_FLOPS * tokens * d, 2.0 * tokens * d * a)
+    if s.causal and V:
+        head = sh.head / tp
+        ops.add("lm_head", OpKind.GEMM, 1, 2.0 * logit_rows * head,
+                head * w + logit_rows * (d + V / tp) * a, rows=logit_rows,
+                weight_bytes=head * w)
+        if training:
+            ops.add("lm_head.backward", OpKind.GEMM, 1, 4.0 * logit_rows * head,
+                    2.0 * (head * w + logit_rows * (d + V / tp) * a), rows=logit_rows,
+                    weight_bytes=head * w)
+        else:
+            ops.add("sampling", OpKind.ELEMENTWISE, 1, SAMPLING_FLOPS * logit_rows * V / tp,
+                    logit_rows * V / tp * a)
+            if tp > 1:
+                ops.add("allreduce_sampling", OpKind.COLLECTIVE, 1, 0.0, 0.0,
+                        message=logit_rows * SMALL_MESSAGE, group=tp)
+    params = s.params
+    if training:
+        ops.add("optimizer", OpKind.ELEMENTWISE, 1, ADAM_FLOPS * params / tp,
+                (ADAM_BYTES_READ + ADAM_BYTES_WRITTEN) * params / tp)
+
+    footprint = {"weights": params * w / tp,
+                 "kv_cache": 0.0 if training or not s.causal else
+                 batch * kv_after * L * kv_width * k,
+                 "activations": 0.0, "optimizer": 0.0}
+    if training:
+        per_layer = activation_bytes_per_layer(ctx, batch, d, s.heads, args.recompute)
+        footprint["activations"] = L * per_layer * a / 2.0 / tp
+        footprint["optimizer"] = params * max(ADAM_STATE_BYTES - w, 0.0) / tp
+    else:
+        footprint["activations"] = tokens * (d + f / tp) * a
+    unit_count = batch * 1.0 if decode else tokens
+    return OperatorPlan.build(ops, grid_shape, phase=phase, unit=WorkUnit.TOKEN,
+                              units=unit_count, footprint=footprint, precision=p, devices=tp)

@@ -1,0 +1,220 @@
+"""Wafer-scale engines (Cerebras CS-2/CS-3): weight streaming and weights-resident mode.
+
+Both run the engine's operator plan of the step on the wafer, whose "memory" is its on-wafer
+SRAM (activations and KV cache live there), through the one combinator:
+
+* **Weight streaming** — weights live in external memory (MemoryX) and are injected layer by
+  layer. The plan gains one transfer per layer (that layer's weights over the injection link),
+  overlapped with the layer's compute (overlap = 1, stated): a layer takes max(compute,
+  injection). B* is the batch at which compute catches up with injection; the SRAM must hold
+  the batch's KV cache and activations plus two layers of weights (double buffering), which caps
+  the batch. The optimal batch is the smallest that reaches the best feasible throughput:
+  min(⌈B*⌉, SRAM ceiling), with the limiting wall named.
+* **Weights-resident** — weights stay in SRAM, across as many wafers as they need (layers split
+  evenly, pipelined wafer to wafer). A token crosses every layer's region of the wafer
+  (``wafer.layer_latency`` per layer) and every wafer boundary (``wafer.hop_latency`` plus its
+  activations over the I/O link). No weights cross the injection link.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from ..constraints import Constraint
+from ..results import operator_table
+from ..results_wafer import WeightStreamingResult
+from ..specs.workload import TransformerWorkload
+from ..vocabulary import OpKind, Phase
+from . import inputs
+from .engine import build_plan, result_from
+from .evaluate import device_rates, evaluate
+from .plan import OperatorList, OperatorPlan
+
+COMPUTE, INJECTION, OVERHEAD = "Compute", "Injection", "Overhead"
+
+
+def wafer_device(hardware):
+    hw = inputs.resolve_hardware(hardware)
+    if hw.wafer is None or hw.sram is None:
+        raise ValueError(f"{hw.name} is not a weight-streaming (wafer-scale) device: it has no "
+                         "wafer/sram fields; use SingleNodeModel or Engine.solve for it")
+    return hw
+
+
+def _transformer_args(model, batch_size, seq_len, phase, precision):
+    args = inputs.workload_args(model, batch_size, seq_len, phase or "decode", precision)
+    if not isinstance(args.model, TransformerWorkload):
+        raise ValueError(f"the wafer solvers model transformer layers with a KV cache; "
+                         f"{args.model.name} is a per-sample network (use Engine.solve)")
+    return args
+
+
+def _with_ops(plan: OperatorPlan, extra: OperatorList) -> OperatorPlan:
+    """``plan`` with the operators of ``extra`` appended (scalar plans)."""
+    more = extra.arrays()
+    fields = {}
+    for name in ("names", "kinds", "peaks"):
+        fields[name] = getattr(plan, name) + more[name]
+    for name in ("count", "groups", "streams_kv", "latency", "flops", "bytes", "rows",
+                 "weight_bytes", "message"):
+        fields[name] = np.concatenate([getattr(plan, name), more[name]])
+    return OperatorPlan(**fields, phase=plan.phase, unit=plan.unit, units=plan.units,
+                        footprint=plan.footprint, precision=plan.precision,
+                        devices=plan.devices, notes=plan.notes)
+
+
+def _streaming(args, hw, efficiency):
+    """(plan with injections, rates, layer bytes) of a weight-streaming step."""
+    rates = replace(device_rates(hw, args.precision, inputs.efficiencies(efficiency)),
+                    transfer_bandwidth=hw.si.injection_bandwidth)
+    m = args.model
+    layer_bytes = m.si.params * args.precision.weight_bytes / m.layers
+    extra = OperatorList()
+    extra.add("weight_injection", OpKind.TRANSFER, m.layers, 0.0, 0.0, message=layer_bytes)
+    return _with_ops(build_plan(args), extra), rates, layer_bytes
+
+
+def solve_weight_streaming(model, hardware, seq_len=None, batch_size=1, precision="fp16",
+                           phase="decode", efficiency=None) -> WeightStreamingResult:
+    """Weight-streaming step of ``model`` on a wafer-scale ``hardware`` (see module docs)."""
+    hw = wafer_device(hardware)
+    args = _transformer_args(model, batch_size, seq_len, phase, precision)
+    inputs.peak_for(hw, args.precision.compute)
+    plan, rates, layer_bytes = _streaming(args, hw, efficiency)
+    times = evaluate(plan, rates, overlap=1.0)
+    layers = args.model.layers
+    inject = plan.index("weight_injection")
+    t_inject = float(times.t_link[inject])
+    device = float(times.compute + times.memory)
+    t_layer = device / layers
+    overhead = float(times.overhead) / layers
+    if overhead > t_inject and overhead > t_layer:
+        bottleneck = OVERHEAD
+    else:
+        bottleneck = COMPUTE if t_layer >= t_inject else INJECTION
+
+    one = inputs.workload_args(args.model, 1, args.context, args.phase,
+                               args.precision.compute)
+    one_plan, _, _ = _streaming(one, hw, efficiency)
+    one_times = evaluate(one_plan, rates, overlap=1.0)
+    t_seq = float(one_times.compute + one_times.memory) / layers
+    b_star = t_inject / t_seq
+
+    per_seq = (plan.footprint["kv_cache"] + plan.footprint["activations"]) / args.batch
+    buffers = 2.0 * layer_bytes
+    sram = hw.si.sram_capacity
+    sram_used = buffers + args.batch * per_seq
+    sram_limit = max(0, math.floor((sram - buffers) / per_seq))
+    best = max(1, math.ceil(b_star - 1e-9))
+    if sram_limit < 1:
+        optimal, wall = 0, "SRAM capacity: batch 1 does not fit"
+    elif sram_limit < best:
+        optimal, wall = sram_limit, "SRAM capacity"
+    else:
+        optimal, wall = best, "compute: injection fully hidden at B*"
+
+    trace = []
+    if sram_used > sram:
+        trace.append(Constraint(
+            "SRAM", sram_used, sram, None,
+            (("KV cache and activations", args.batch * per_seq), ("2 layers of weights",
+                                                                   buffers)),
+            detail=f"at most {sram_limit:,} sequences fit", unit="bytes"))
+    weights_total = layer_bytes * layers
+    external = hw.si.external_capacity
+    if weights_total > external:
+        trace.append(Constraint(f"{hw.wafer.external_memory} capacity", weights_total,
+                                external))
+    notes = []
+    estimate = hw.estimate_notes.get("wafer.injection_bandwidth")
+    if estimate is not None:
+        notes.append("The injection bandwidth is an estimate (not published by the vendor): "
+                     f"{estimate}")
+    return WeightStreamingResult(
+        model=args.model.name, hardware=hw.name, precision=args.precision.label(),
+        batch_size=args.batch, seq_len=args.context, phase=args.phase, layers=layers,
+        t_layer_compute=t_layer, t_layer_injection=t_inject, t_layer_overhead=overhead,
+        bottleneck=bottleneck, units_per_step=float(plan.units), sram_bytes_used=sram_used,
+        sram_capacity=sram, b_star=b_star, sram_batch_limit=sram_limit,
+        optimal_batch_size=optimal, limiting_wall=wall, feasible=not trace,
+        constraint_trace=tuple(trace), step_seconds=float(times.latency),
+        operators=operator_table(plan, times), notes=tuple(notes))
+
+
+def wafers_needed(args, hw) -> int:
+    """Wafers whose SRAM holds the weights once each wafer's share of the KV cache and
+    activations is set aside (at least 1)."""
+    plan = build_plan(args)
+    weights = plan.footprint["weights"]
+    working = plan.footprint["kv_cache"] + plan.footprint["activations"]
+    sram = hw.si.sram_capacity
+    for wafers in range(1, args.model.layers + 1):
+        if weights / wafers + working / wafers <= sram:
+            return wafers
+    return args.model.layers
+
+
+def resident_plan(args, hw, wafers: int) -> OperatorPlan:
+    """The step's plan plus the layer crossings and wafer-to-wafer hops."""
+    m = args.model
+    if hw.wafer.layer_latency is None:
+        raise ValueError(f"{hw.name} has no wafer.layer_latency: weights-resident mode needs "
+                         "the time a layer takes to cross the wafer")
+    layer_latency = float(hw.wafer.layer_latency.to("s").magnitude)
+    hop = float(hw.wafer.hop_latency.to("s").magnitude) if hw.wafer.hop_latency else 0.0
+    plan = build_plan(args)
+    extra = OperatorList()
+    extra.add("layer_crossing", OpKind.TRANSFER, m.layers, 0.0, 0.0, latency=layer_latency)
+    if wafers > 1:
+        tokens = args.batch * (1 if args.phase == Phase.DECODE else args.context)
+        extra.add("wafer_hop", OpKind.TRANSFER, wafers - 1, 0.0, 0.0,
+                  message=tokens * m.hidden_dim * args.precision.activation_bytes,
+                  latency=hop)
+    return _with_ops(plan, extra)
+
+
+def solve_weights_resident(model, hardware, seq_len=None, batch_size=1, precision="fp16",
+                           phase="decode", efficiency=None, wafers=None):
+    """A step with the weights resident in the SRAM of ``wafers`` wafers (enough by default)."""
+    hw = wafer_device(hardware)
+    args = _transformer_args(model, batch_size, seq_len, phase, precision)
+    inputs.peak_for(hw, args.precision.compute)
+    n = wafers_needed(args, hw) if wafers is None else inputs.positive_int("wafers", wafers)
+    if n > args.model.layers:
+        raise ValueError(f"wafers={n} exceeds {args.model.name}'s {args.model.layers} layers "
+                         "(each wafer holds whole layers)")
+    plan = resident_plan(args, hw, n)
+    rates = replace(device_rates(hw, args.precision, inputs.efficiencies(efficiency)),
+                    transfer_bandwidth=hw.si.injection_bandwidth)
+    times = evaluate(plan, rates)
+    per_wafer = {k: v / n for k, v in plan.footprint.items()}
+    plan = replace(plan, footprint=per_wafer)
+    notes = (f"Weights resident in on-wafer SRAM across {n} wafer{'s' if n > 1 else ''}, "
+             f"layers split evenly and pipelined; each layer costs "
+             f"{hw.wafer.layer_latency:~P} to cross the wafer (see the catalog note).",)
+    return result_from(plan, times, rates, hw, args, capacity=hw.si.sram_capacity,
+                       devices=n, label=hw.name, notes=notes)
+
+
+class WeightStreamingModel:
+    """Weight-streaming solver for wafer-scale devices (stateless; keyword arguments)."""
+
+    def solve(self, model, hardware, seq_len=None, batch_size=1, precision="fp16",
+              phase="decode", efficiency=None) -> WeightStreamingResult:
+        """See :func:`solve_weight_streaming`."""
+        return solve_weight_streaming(model, hardware, seq_len, batch_size, precision, phase,
+                                      efficiency)
+
+
+class WaferResidentModel:
+    """Weights-resident inference on one or more wafer-scale devices."""
+
+    def solve(self, model, hardware, seq_len=None, batch_size=1, precision="fp16",
+              phase="decode", efficiency=None, wafers=None):
+        """See :func:`solve_weights_resident`."""
+        return solve_weights_resident(model, hardware, seq_len, batch_size, precision, phase,
+                                      efficiency, wafers)
+
