@@ -12,8 +12,9 @@ names the problem and, for names, the closest matches. No tracebacks.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from .vocabulary import PHASE_CHOICES, PRECISIONS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,8 +42,8 @@ def _fraction(text: str) -> float:
     return value
 
 
-# Kept here (not imported from mlsysim.units) so that `mlsysim --help` does not import pint.
-PRECISION_CHOICES = ["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"]
+# From the vocabulary module (no pint import), so that `mlsysim --help` stays fast.
+PRECISION_CHOICES = list(PRECISIONS)
 
 
 def _add_step_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +52,10 @@ def _add_step_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("hardware", help="a device (e.g. H100) or a node (e.g. DGX_H100)")
     parser.add_argument("--batch-size", type=_positive_int, default=1)
     parser.add_argument("--precision", default="fp16", choices=PRECISION_CHOICES)
-    parser.add_argument("--phase", choices=["decode", "prefill"], default=None)
+    parser.add_argument("--weight-precision", default=None, choices=PRECISION_CHOICES,
+                        help="store weights at another precision (weight-only quantisation)")
+    parser.add_argument("--kv-precision", default=None, choices=PRECISION_CHOICES)
+    parser.add_argument("--phase", choices=list(PHASE_CHOICES), default=None)
     parser.add_argument("--seq-len", type=_positive_int, default=None)
     parser.add_argument("--tp", type=_positive_int, default=None,
                         help="tensor-parallel degree when HARDWARE is a node (default: all GPUs)")
@@ -70,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--efficiency", type=_fraction, default=None,
                     help="override the achievable compute fraction (1 = pure roofline)")
     ev.add_argument("--training", action="store_true", help="one training step")
+    ev.add_argument("--cost-model", choices=["per-operator", "roofline"],
+                    default="per-operator",
+                    help="per-operator engine (default) or the one-number roofline")
+    ev.add_argument("--wafers", type=_positive_int, default=None,
+                    help="wafer-scale only: hold the weights in the SRAM of this many wafers")
+    ev.add_argument("--operators", action="store_true", help="also print the operator table")
 
     se = sub.add_parser("sensitivity", help="elasticity of latency to each hardware parameter")
     _add_step_arguments(se)
@@ -82,31 +92,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _eval(args) -> object:
     from .catalog import Models
-    from .solvers import Engine, TensorParallelModel, WeightStreamingModel
-    from .solvers.sensitivity import _device_or_node
-    from .specs.system import NodeSpec
+    from .solvers import (
+        Engine,
+        TensorParallelModel,
+        WaferResidentModel,
+        WeightStreamingModel,
+    )
+    from .solvers.dispatch import NODE, WAFER, resolve_target
+    from .solvers.inputs import workload_args
+    from .solvers.wafer import wafers_needed
 
-    model, hw = Models.get(args.model), _device_or_node(args.hardware)
-    if isinstance(hw, NodeSpec):
+    model = Models.get(args.model)
+    kind, hw = resolve_target(args.hardware)
+    common = dict(batch_size=args.batch_size, precision=args.precision, seq_len=args.seq_len,
+                  phase=args.phase, efficiency=args.efficiency)
+    quant = dict(weight_precision=args.weight_precision, kv_precision=args.kv_precision)
+    if args.wafers is not None and kind != WAFER:
+        raise ValueError(f"--wafers applies to a wafer-scale device, not to {hw.name}")
+    if kind == NODE:
         if args.training:
             raise ValueError("--training on a node is not modelled yet; give one device")
-        return TensorParallelModel().solve(
-            model, hw, tp=args.tp, batch_size=args.batch_size, precision=args.precision,
-            efficiency=args.efficiency, seq_len=args.seq_len, phase=args.phase)
+        return TensorParallelModel().solve(model, hw, tp=args.tp, cost_model=args.cost_model,
+                                           **common, **quant)
     if args.tp is not None:
         raise ValueError("--tp applies to a node (e.g. DGX_H100), not to a single device")
-    if hw.wafer is not None and not args.training:
-        return WeightStreamingModel().solve(
-            model=model, hardware=hw, seq_len=args.seq_len, batch_size=args.batch_size,
-            precision=args.precision, phase=args.phase or "decode", efficiency=args.efficiency)
-    return Engine.solve(model, hw, batch_size=args.batch_size, precision=args.precision,
-                        efficiency=args.efficiency, seq_len=args.seq_len, phase=args.phase,
-                        is_training=args.training)
+    if kind == WAFER and not args.training:
+        if args.weight_precision or args.kv_precision:
+            raise ValueError("--weight-precision/--kv-precision are not modelled on wafers")
+        step = workload_args(model, args.batch_size, args.seq_len, args.phase or "decode",
+                             args.precision)
+        if args.wafers is not None or wafers_needed(step, hw) == 1:
+            return WaferResidentModel().solve(model, hw, wafers=args.wafers, **common)
+        return WeightStreamingModel().solve(model=model, hardware=hw, **common)
+    return Engine.solve(model, hw, is_training=args.training, cost_model=args.cost_model,
+                        **common, **quant)
 
 
 def _sensitivity(args) -> object:
     from .solvers import SensitivitySolver
 
+    if args.weight_precision or args.kv_precision:
+        raise ValueError("sensitivity runs at one precision; --weight-precision and "
+                         "--kv-precision are not supported here")
     return SensitivitySolver().solve(args.model, args.hardware, precision=args.precision,
                                      batch_size=args.batch_size, seq_len=args.seq_len,
                                      phase=args.phase, tp=args.tp)
@@ -149,24 +176,41 @@ def _zoo_rows(kind: str) -> tuple[list[str], list[list[object]], list[dict]]:
     return headers, rows, data
 
 
+def _output(args) -> str:
+    from .render import dumps, render
+
+    if args.command in ("eval", "sensitivity"):
+        result = _eval(args) if args.command == "eval" else _sensitivity(args)
+        if args.json:
+            return dumps(result.to_dict())
+        text = render(result, "text")
+        ops = getattr(result, "operators", None)
+        if getattr(args, "operators", False) and ops is not None:
+            text += "\n\n" + render(ops.table_data(), "text")
+        return text
+    headers, rows, data = _zoo_rows(args.kind)
+    if args.json:
+        return dumps(data)
+    from .render import TableData
+    return render(TableData(tuple(headers), tuple(tuple(r) for r in rows)), "text")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command in ("eval", "sensitivity"):
-            result = _eval(args) if args.command == "eval" else _sensitivity(args)
-            print(json.dumps(result.to_dict(), indent=2) if args.json else result)
-        else:
-            headers, rows, data = _zoo_rows(args.kind)
-            if args.json:
-                print(json.dumps(data, indent=2))
-            else:
-                from .show import Table
-                print(Table(headers, rows))
+        text = _output(args)
     except (ValueError, TypeError) as exc:  # our errors are ValueErrors with clear messages
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"mlsysim: error: {message}", file=sys.stderr)
         return 2
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `mlsysim eval ... | head -1`: the reader left; not an error
+        import os
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
 
 

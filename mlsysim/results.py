@@ -171,9 +171,15 @@ class PerformanceResult(Rendered):
     devices: int = 1
     t_communication: float = 0.0
     resource_seconds: tuple[tuple[str, float], ...] = ()
-    operators: OperatorTable | None = None
+    steps: tuple = ()  # (plan, times) of a per-operator solve: the operator table, lazily
     cost_model: str = "per-operator"
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def operators(self) -> OperatorTable | None:
+        """The step's operators (name, kind, count, FLOPs, bytes, time, bound), or None for
+        the roofline teaching model."""
+        return operator_table(*self.steps) if self.steps else None
 
     # -- quantities ------------------------------------------------------------------------
     @property
@@ -261,7 +267,7 @@ class PerformanceResult(Rendered):
                 ("Throughput", self.throughput)]
         shares = self.time_by_resource
         for name in ("Compute", "Memory", "Communication", "Overhead"):
-            if shares.get(name):
+            if shares.get(name, 0.0) > 5e-4 * self.latency_s:
                 rows.append((f"Time bound by {name.lower()}",
                              f"{_fmt_s(shares[name])} ({shares[name] / self.latency_s:.0%})"))
         rows += [("Arithmetic intensity", self.arithmetic_intensity),

@@ -15,7 +15,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .physics.combine import bottleneck_of, weighted_sum
+from .physics.combine import bottleneck_of
 from .solvers import inputs
 from .solvers.engine import build_plan, check_cost_model, step_times
 from .solvers.evaluate import device_rates
@@ -225,8 +225,7 @@ def sweep(model, hardware, batch_sizes=1, seq_lens=None, precision="fp16", phase
                          inputs.efficiencies(efficiency, memory_efficiency, launch_overhead))
     plan = build_plan(args, grid_shape=shape)
     times = step_times(plan, rates, cost_model)
-    t_c = weighted_sum(np.broadcast_to(times.t_compute, plan.flops.shape), times.count)
-    t_m = weighted_sum(np.broadcast_to(times.t_memory, plan.flops.shape), times.count)
+    t_c, t_m = times.compute_bill, times.memory_bill
     latency = times.latency
     bottleneck = bottleneck_of(times.compute, times.memory, times.communication,
                                times.overhead)

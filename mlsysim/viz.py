@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from itertools import cycle
 
 import numpy as np
-from matplotlib.patches import Patch
 
-from .formatting import format_time
+from .viz_breakdown import plot_breakdown, plot_operators
 from .viz_hardware import devices, plot_hardware_landscape, plot_trend
 from .viz_style import (
     BOX,
@@ -23,7 +22,6 @@ from .viz_style import (
     LINESTYLES,
     MARKERS,
     MUTED,
-    OKABE_ITO,
     PALETTE,
     decade_limits,
     declutter,
@@ -37,7 +35,7 @@ from .viz_style import (
 )
 
 __all__ = ["PALETTE", "house_style", "plot_breakdown", "plot_hardware_landscape",
-           "plot_roofline", "plot_sweep", "plot_trend"]
+           "plot_operators", "plot_roofline", "plot_sweep", "plot_trend"]
 
 
 def _flops_unit(peak: float) -> tuple[float, str]:
@@ -54,7 +52,8 @@ def _labelled(results, labels=None) -> list[tuple[str | None, object]]:
         return list(results.items())
     items = [results] if hasattr(results, "latency_s") else list(results)
     for r in items:
-        if not all(hasattr(r, a) for a in ("flops", "bytes_moved", "latency_s", "t_compute")):
+        if not all(hasattr(r, a) for a in ("flops", "bytes_moved", "latency_s",
+                                           "resource_seconds")):
             raise TypeError(f"results must be roofline results (Engine.solve), got "
                             f"{type(r).__name__}")
     if labels is not None:
@@ -116,11 +115,11 @@ def plot_roofline(hardware, results=(), precision=None, efficiency=False, ax=Non
                     va="bottom", bbox=BOX))
             if efficiency:
                 si = hw.si
-                p_eff, bw_eff = peak * si.eta_compute, bw * si.eta_memory
+                p_eff, bw_eff = peak * hw.device_class.gemm_ceiling(prec), bw * si.eta_memory
                 ax.plot([x_lo, p_eff / bw_eff, x_hi],
                         [x_lo * bw_eff / scale, p_eff / scale, p_eff / scale], color=colour,
                         linestyle="--", linewidth=1.5, zorder=2,
-                        label=f"{short_name(hw)} achievable (η_c {si.eta_compute:.2f}, "
+                        label=f"{short_name(hw)} achievable (η_c {p_eff / peak:.2f}, "
                               f"η_m {si.eta_memory:.2f})")
         extra = cycle(PALETTE[len(roofs):] + PALETTE)
         for (label, r), x, y in zip(items, ai, achieved, strict=True):
@@ -201,73 +200,3 @@ def _mark(ax, text, x, y):
     ax.plot([x], [y], marker="o", markersize=9, markerfacecolor="none", markeredgecolor=INK,
             markeredgewidth=1.5, linestyle="none", zorder=7)
     return point_label(ax, text, (x, y), offset=(9, 9), va="bottom")
-
-
-# -- time breakdown --------------------------------------------------------------------------
-_PARTS = (("compute", OKABE_ITO["blue"]), ("memory", OKABE_ITO["orange"]),
-          ("communication", OKABE_ITO["bluish_green"]), ("overhead", OKABE_ITO["reddish_purple"]))
-
-
-def plot_breakdown(results, labels=None, ax=None, title=None):
-    """Horizontal bars of each result's step time: compute and memory (which overlap, so the
-    longer one sets the bar and the shorter is drawn inset), then communication and overhead
-    stacked after it; the bar ends at the latency. Infeasible results are hatched and
-    labelled "does not fit"."""
-    items = _labelled(results, labels)
-    if not items:
-        raise ValueError("results must hold at least one result")
-    longest = max(r.latency_s for _, r in items)
-    factor, unit = (1e6, "µs") if longest < 1e-3 else (1.0, "s") if longest >= 10 else (
-        1e3, "ms")
-    with house_style():
-        fig, ax = new_axes(ax)
-        colour, present, notes = dict(_PARTS), set(), []
-        for row, (_, r) in enumerate(items):
-            y = len(items) - 1 - row
-            c, m = r.t_compute * factor, r.t_memory * factor
-            comm = getattr(r, "t_communication", 0.0) * factor
-            over = r.t_overhead * factor
-            longer, shorter = (("compute", c), ("memory", m)) if c >= m else (
-                ("memory", m), ("compute", c))
-            segments = [(longer[0], 0.0, longer[1], 0.62), (shorter[0], 0.0, shorter[1], 0.26),
-                        ("communication", longer[1], comm, 0.62),
-                        ("overhead", longer[1] + comm, over, 0.62)]
-            for part, left, width, height in segments:
-                if width > 0:
-                    ax.barh(y, width, left=left, height=height, color=colour[part],
-                            edgecolor="white" if r.feasible else INK, linewidth=0.8,
-                            hatch=None if r.feasible else "///", zorder=3 if height < 0.5 else 2)
-                    present.add(part)
-            note = (format_time(r.latency_s) if r.feasible else
-                    f"does not fit ({format_time(r.latency_s)} as if it fit)")
-            notes.append(ax.annotate(note, (longer[1] + comm + over, y), xytext=(5, 0),
-                                     textcoords="offset points", va="center", ha="left",
-                                     fontsize=9.5, color=INK,
-                                     fontweight="normal" if r.feasible else "bold"))
-        ax.set_yticks(range(len(items)))
-        ax.set_yticklabels([label or _default_label(r) for label, r in reversed(items)])
-        ax.grid(False, axis="y")
-        ax.set_xlabel(f"Time per step ({unit})")
-        handles = [Patch(facecolor=colour[p], edgecolor="white", label=p)
-                   for p, _ in _PARTS if p in present]
-        if not all(r.feasible for _, r in items):
-            handles.append(Patch(facecolor="white", edgecolor=INK, hatch="///",
-                                 label="does not fit"))
-        ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                  ncol=len(handles), handlelength=1.4, title_fontsize=9.5,
-                  title="compute and memory overlap: the longer one sets the latency")
-        if title:
-            ax.set_title(title, pad=48)
-        _fit_right(ax, notes)
-    return fig
-
-
-def _fit_right(ax, texts) -> None:
-    """Set a linear x axis from 0 so the labels at the bar ends stay inside the axes."""
-    fig = ax.figure
-    for _ in range(2):  # the second pass sees the final layout
-        fig.draw_without_rendering()
-        renderer = fig.canvas.get_renderer()
-        width = ax.get_window_extent(renderer).width
-        ax.set_xlim(0, max(t.xy[0] * width / max(width - t.get_window_extent(renderer).width
-                                                  - 12, 0.3 * width) for t in texts))

@@ -23,7 +23,7 @@ class LayerOp(NamedTuple):
     rows: float
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def layer_table(key: str | None) -> tuple[LayerOp, ...] | None:
     """The operations of catalog model ``key``, or None when it has no table."""
     if not key:

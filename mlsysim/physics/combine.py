@@ -32,7 +32,9 @@ class StepTimes:
 
     ``compute``, ``memory``, ``communication`` and ``overhead`` split the step by the resource
     that bound each operator; they sum to ``latency`` (``communication`` is net of the hidden
-    part). Totals are floats for a scalar step and arrays over the grid for a sweep."""
+    part). ``compute_bill`` and ``memory_bill`` are the step's two bills: every operator's
+    compute time, and every operator's memory time, summed. Totals are floats for a scalar step
+    and arrays over the grid for a sweep."""
 
     t_compute: np.ndarray  # per operator, one instance
     t_memory: np.ndarray
@@ -46,6 +48,8 @@ class StepTimes:
     communication: object
     overhead: object
     hidden: object  # link time hidden under device time by the stated overlap
+    compute_bill: object
+    memory_bill: object
 
     @property
     def shares(self) -> dict[str, object]:
@@ -54,18 +58,21 @@ class StepTimes:
 
 
 def weighted_sum(per_op: np.ndarray, count: np.ndarray):
-    """Σ count·x over the operator axis, added in operator order — the same additions for a
-    scalar step (a float) and for every point of a grid (an array), so a sweep equals the
-    scalar solves exactly."""
+    """Σ count·x over the operator axis (axis 0), added in operator order — the same
+    additions for a scalar step and for every point of a grid, so a sweep equals the scalar
+    solves exactly. Works on (n,) → float, (k, n) → k floats, (n, *grid) → grid array."""
     if per_op.ndim == 1:
-        acc = 0.0
-        for c, x in zip(count.tolist(), per_op.tolist(), strict=True):
-            acc += c * x
-        return acc
+        return float(np.cumsum(count * per_op)[-1])
     acc = np.zeros(per_op.shape[1:])
     for i, c in enumerate(count.tolist()):
         acc += c * per_op[i]
     return acc
+
+
+def _row_sums(rows: np.ndarray, count: np.ndarray) -> list[float]:
+    """Σ count·x for each row of a (k, n) array, in operator order (cumulative sums are
+    sequential, like :func:`weighted_sum`)."""
+    return np.cumsum(rows * count, axis=1)[:, -1].tolist()
 
 
 def combine(count, flops, bytes_moved, compute_rate, memory_rate, t_link=0.0, launch=0.0,
@@ -73,25 +80,30 @@ def combine(count, flops, bytes_moved, compute_rate, memory_rate, t_link=0.0, la
     """Evaluate a step (see the module docstring). Arrays broadcast against ``flops``;
     ``count`` is 1-D over the operators."""
     count = np.asarray(count, dtype=float)
-    flops = np.asarray(flops, dtype=float)
-    t_c = flops / compute_rate
+    t_c = np.asarray(flops, dtype=float) / compute_rate
     t_m = np.asarray(bytes_moved, dtype=float) / memory_rate
-    t_link = np.broadcast_to(np.asarray(t_link, dtype=float), t_c.shape)
-    t_launch = np.broadcast_to(np.asarray(launch, dtype=float), t_c.shape)
+    t_link = np.asarray(t_link, dtype=float)
+    t_launch = np.asarray(launch, dtype=float)
     device = np.maximum(t_c, t_m)
     t_op = device + t_link + t_launch
     compute_bound = t_c >= t_m
-    compute = weighted_sum(np.where(compute_bound, device, 0.0), count)
-    memory = weighted_sum(np.where(compute_bound, 0.0, device), count)
-    link = weighted_sum(t_link, count)
-    overhead = weighted_sum(t_launch, count)
+    bound_c = np.where(compute_bound, device, 0.0)
+    bound_m = np.where(compute_bound, 0.0, device)
+    if t_c.ndim == 1:
+        rows = np.stack(np.broadcast_arrays(bound_c, bound_m, t_link, t_launch, t_c, t_m))
+        compute, memory, link, overhead, c_bill, m_bill = _row_sums(rows, count)
+    else:
+        compute, memory = weighted_sum(bound_c, count), weighted_sum(bound_m, count)
+        link = weighted_sum(np.broadcast_to(t_link, t_c.shape), count)
+        overhead = weighted_sum(np.broadcast_to(t_launch, t_c.shape), count)
+        c_bill, m_bill = weighted_sum(t_c, count), weighted_sum(t_m, count)
     hidden = np.minimum(overlap * link, compute + memory) if overlap else link * 0.0
     communication = link - hidden
     latency = compute + memory + communication + overhead
     return StepTimes(t_compute=t_c, t_memory=t_m, t_link=t_link, t_launch=t_launch,
                      t_operator=t_op, count=count, latency=latency, compute=compute,
                      memory=memory, communication=communication, overhead=overhead,
-                     hidden=hidden)
+                     hidden=hidden, compute_bill=c_bill, memory_bill=m_bill)
 
 
 def bottleneck_of(compute, memory, communication, overhead):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..constraints import memory_constraint
 from ..physics.combine import bottleneck_of, combine
-from ..results import PerformanceResult, operator_table
+from ..results import PerformanceResult
 from ..specs.workload import TransformerWorkload
 from ..vocabulary import Bottleneck
 from . import inputs
@@ -31,14 +31,35 @@ from .plan import OperatorPlan
 COST_MODELS = ("per-operator", "roofline")
 
 
+_PLANS: dict = {}  # scalar plans by step: a plan does not depend on the hardware
+_PLANS_MAX = 1024
+
+
 def build_plan(args: inputs.WorkloadArgs, tp: int = 1, grid_shape=()) -> OperatorPlan:
-    """The operator plan of a validated step (per device when split ``tp`` ways)."""
-    if isinstance(args.model, TransformerWorkload):
-        return transformer_plan(args, tp, grid_shape)
-    if tp > 1:
+    """The operator plan of a validated step (per device when split ``tp`` ways).
+
+    Scalar plans are immutable and kept by step (model, batch, context, phase, precisions,
+    recomputation, tp), so solving the same step on several devices, or perturbing the
+    hardware for sensitivity, builds its operators once."""
+    if tp > 1 and not isinstance(args.model, TransformerWorkload):
         raise ValueError(f"tensor parallelism here splits transformer layers; "
                          f"{args.model.name} is a per-sample network")
-    return sample_plan(args, grid_shape)
+    key = None
+    if not grid_shape:
+        key = (id(args.model), args.batch, args.context, args.phase, args.precision,
+               args.recompute, tp)
+        hit = _PLANS.get(key)
+        if hit is not None and hit[0] is args.model:
+            return hit[1]
+    if isinstance(args.model, TransformerWorkload):
+        plan = transformer_plan(args, tp, grid_shape)
+    else:
+        plan = sample_plan(args, grid_shape)
+    if key is not None:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        _PLANS[key] = (args.model, plan.frozen())
+    return plan
 
 
 def roofline_times(plan: OperatorPlan, rates: DeviceRates):
@@ -73,14 +94,12 @@ def result_from(plan: OperatorPlan, times, rates: DeviceRates, hw, args, *, capa
     trace = memory_constraint(plan.footprint, capacity,
                               scope="per device: " if devices > 1 else "")
     m = args.model
-    t_compute = float(np.dot(times.count, times.t_compute))
-    t_memory = float(np.dot(times.count, times.t_memory))
-    table = operator_table(plan, times) if cost_model == "per-operator" else None
     return PerformanceResult(
         model=m.name, hardware=label or hw.name, precision=args.precision.label(),
         batch_size=args.batch, seq_len=args.context, phase=args.phase,
         is_training=args.is_training, flops=plan.total_flops * devices,
-        bytes_moved=plan.total_bytes * devices, t_compute=t_compute, t_memory=t_memory,
+        bytes_moved=plan.total_bytes * devices, t_compute=float(times.compute_bill),
+        t_memory=float(times.memory_bill),
         t_overhead=shares["Overhead"], latency_s=float(times.latency), bottleneck=bottleneck,
         eta_compute=rates.gemm_ceiling, eta_memory=rates.eta_memory,
         peak_flops_si=rates.gemm_peak,
@@ -88,7 +107,8 @@ def result_from(plan: OperatorPlan, times, rates: DeviceRates, hw, args, *, capa
         capacity_bytes=capacity, units_per_step=float(plan.units), unit=plan.unit,
         tdp_w=hw.si.tdp, feasible=not trace, constraint_trace=trace, devices=devices,
         t_communication=shares["Communication"], resource_seconds=tuple(shares.items()),
-        operators=table, cost_model=cost_model, notes=notes)
+        steps=(plan, times) if cost_model == "per-operator" else (), cost_model=cost_model,
+        notes=notes)
 
 
 def solve_device(model, hardware, batch_size=1, precision="fp16", efficiency=None,

@@ -19,7 +19,7 @@ from ..physics.combine import StepTimes, combine
 from ..physics.efficiency import saturating
 from ..vocabulary import OpKind
 from .inputs import Efficiencies, Precisions, peak_for
-from .plan import ATTENTION_PEAK, GEMM_PEAK, NO_COMPUTE, VECTOR_PEAK, OperatorPlan
+from .plan import OperatorPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,43 +110,36 @@ def link_lines(node, link_class=None) -> tuple:
     return (("ring", latency, 1.0),)
 
 
-def _per_op(plan: OperatorPlan, values: dict) -> np.ndarray:
-    return np.array([values[p] for p in plan.peaks], dtype=float)
-
-
 def _column(x: np.ndarray, ndim: int) -> np.ndarray:
     """A per-operator 1-D array shaped to broadcast against (n, *grid)."""
     return x.reshape(x.shape + (1,) * (ndim - 1)) if ndim > 1 else x
 
 
 def evaluate(plan: OperatorPlan, rates: DeviceRates, overlap: float = 0.0) -> StepTimes:
-    """Step times of ``plan`` on ``rates`` (see the module docstring)."""
+    """Step times of ``plan`` on ``rates`` (see the module docstring).
+
+    Per operator: compute rate = peak[its peak kind] · ceiling · rows / (rows + rows½) (flat
+    at the override when ``rates.flat``); memory rate = achievable bandwidth × the fraction its
+    stream reaches (dequantising weights, streaming the KV cache)."""
     ndim = plan.flops.ndim
-    peak = _per_op(plan, {GEMM_PEAK: rates.gemm_peak, ATTENTION_PEAK: rates.attention_peak,
-                          VECTOR_PEAK: rates.vector_peak, NO_COMPUTE: 1.0})
+    code = plan.peak_code
+    peak = np.array((rates.gemm_peak, rates.attention_peak, rates.vector_peak, 1.0))[code]
     if rates.flat:
-        eta = _per_op(plan, {GEMM_PEAK: rates.gemm_ceiling, ATTENTION_PEAK: rates.gemm_ceiling,
-                             VECTOR_PEAK: rates.gemm_ceiling, NO_COMPUTE: 1.0})
-        compute_rate = _column(peak * eta, ndim)
+        ceiling = np.array((rates.gemm_ceiling,) * 3 + (1.0,))[code]
+        compute_rate = _column(peak * ceiling, ndim)
     else:
-        ceiling = _per_op(plan, {GEMM_PEAK: rates.gemm_ceiling,
-                                 ATTENTION_PEAK: rates.attention_ceiling,
-                                 VECTOR_PEAK: rates.vector_efficiency, NO_COMPUTE: 1.0})
-        half = _per_op(plan, {GEMM_PEAK: rates.half_rows, ATTENTION_PEAK: rates.half_context,
-                              VECTOR_PEAK: 0.0, NO_COMPUTE: 0.0})
-        shaped = np.where(_column(half, ndim) > 0,
-                          saturating(np.maximum(plan.rows, 1.0), _column(half, ndim)), 1.0)
-        compute_rate = _column(peak * ceiling, ndim) * shaped
-    factor = np.ones(len(plan.names))
-    if not rates.flat:
-        if rates.dequantization != 1.0:
-            factor = np.where(np.array([p == GEMM_PEAK for p in plan.peaks]),
-                              rates.dequantization, factor)
-        factor = np.where(plan.streams_kv, rates.kv_bandwidth, factor)
-    memory_rate = _column(rates.achievable_bandwidth * factor, ndim)
-    t_link = _link_times(plan, rates)
-    is_kernel = np.array([k not in (OpKind.COLLECTIVE, OpKind.TRANSFER) for k in plan.kinds])
-    launch = _column(np.where(is_kernel, rates.launch, 0.0), ndim)
+        ceiling = np.array((rates.gemm_ceiling, rates.attention_ceiling,
+                            rates.vector_efficiency, 1.0))[code]
+        half = _column(np.array((rates.half_rows, rates.half_context, 0.0, 0.0))[code], ndim)
+        rows = plan.rows
+        compute_rate = _column(peak * ceiling, ndim) * saturating(rows, half)
+    if rates.flat:
+        memory_rate = rates.achievable_bandwidth
+    else:
+        factor = np.array((1.0, rates.dequantization, rates.kv_bandwidth))[plan.memory_code]
+        memory_rate = _column(rates.achievable_bandwidth * factor, ndim)
+    t_link = _link_times(plan, rates) if plan.has_link else 0.0
+    launch = _column(rates.launch * plan.kernel, ndim)
     return combine(plan.count, plan.flops, plan.bytes, compute_rate, memory_rate, t_link,
                    launch, overlap)
 

@@ -35,10 +35,8 @@ def sample_plan(args: WorkloadArgs, grid_shape=()) -> OperatorPlan:
     if table is not None:
         for op in table:
             kind = _KINDS.get(op.kind, OpKind.ELEMENTWISE)
-            if kind == OpKind.GATHER:
-                read = batch * op.weights * w  # rows looked up per sample
-            else:
-                read = op.weights * w
+            # embedding rows are looked up per sample; other weights are read once per step
+            read = batch * op.weights * w if kind == OpKind.GATHER else op.weights * w
             layers.append((op.name, kind, 2.0 * op.macs * batch,
                            read + batch * (op.inputs + op.outputs) * a, batch * op.rows, read))
     else:

@@ -16,48 +16,57 @@ import numpy as np
 from ..physics.combine import weighted_sum
 from ..vocabulary import OpKind, Phase, WorkUnit
 
-#: where an operator's compute rate comes from
+#: where an operator's compute rate comes from (the index is the operator's ``peak_code``)
 GEMM_PEAK, ATTENTION_PEAK, VECTOR_PEAK, NO_COMPUTE = "gemm", "attention", "vector", "none"
+PEAK_CODES = (GEMM_PEAK, ATTENTION_PEAK, VECTOR_PEAK, NO_COMPUTE)
+#: which bandwidth fraction an operator streams at (the index is its ``memory_code``)
+PLAIN_STREAM, WEIGHT_STREAM, KV_STREAM = 0, 1, 2
 
 
-@dataclass(slots=True)
-class _Row:
-    name: str
-    kind: OpKind
-    count: float
-    flops: object
-    bytes: object
-    rows: object = 0.0
-    weight_bytes: object = 0.0
-    message: object = 0.0
-    group: int = 1
-    peak: str = GEMM_PEAK
-    streams_kv: bool = False
-    latency: float = 0.0
+_DEFAULT_PEAK = {OpKind.GEMM: GEMM_PEAK, OpKind.ATTENTION: ATTENTION_PEAK,
+                 OpKind.COLLECTIVE: NO_COMPUTE, OpKind.TRANSFER: NO_COMPUTE}
+_PEAK_INDEX = {p: i for i, p in enumerate(PEAK_CODES)}
+_LINK_KINDS = (OpKind.COLLECTIVE, OpKind.TRANSFER)
+_NUMERIC = ("flops", "bytes", "rows", "weight_bytes", "message")
 
 
 class OperatorList:
-    """Accumulates operators while a plan is built, then freezes them into arrays."""
+    """Accumulates operators while a plan is built (one list per column), then freezes them
+    into arrays."""
 
     def __init__(self):
-        self.rows: list[_Row] = []
+        self.names, self.kinds, self.peaks, self.count = [], [], [], []
+        self.groups, self.streams_kv, self.latency = [], [], []
+        self.columns = {name: [] for name in _NUMERIC}
 
-    def add(self, name: str, kind: OpKind, count: float, flops, bytes_moved, *, rows=0.0,
+    def add(self, name: str, kind: OpKind, count: float, flops, bytes_moved, *, rows=1.0,
             weight_bytes=0.0, message=0.0, group: int = 1, peak: str | None = None,
             streams_kv: bool = False, latency: float = 0.0) -> None:
-        if peak is None:
-            peak = {OpKind.GEMM: GEMM_PEAK, OpKind.ATTENTION: ATTENTION_PEAK,
-                    OpKind.COLLECTIVE: NO_COMPUTE, OpKind.TRANSFER: NO_COMPUTE}.get(
-                        kind, VECTOR_PEAK)
-        self.rows.append(_Row(name, kind, float(count), flops, bytes_moved, rows, weight_bytes,
-                              message, group, peak, streams_kv, float(latency)))
+        """One operator, run ``count`` times per step; ``rows`` is the shape its efficiency
+        curve reads (GEMM rows, attention context)."""
+        peak = peak or _DEFAULT_PEAK.get(kind, VECTOR_PEAK)
+        if peak not in (GEMM_PEAK, ATTENTION_PEAK):
+            rows = 1.0  # no shape curve: rows / (rows + 0) = 1
+        self.names.append(name)
+        self.kinds.append(kind)
+        self.peaks.append(peak)
+        self.count.append(float(count))
+        self.groups.append(group)
+        self.streams_kv.append(streams_kv)
+        self.latency.append(float(latency))
+        cols = self.columns
+        cols["flops"].append(flops)
+        cols["bytes"].append(bytes_moved)
+        cols["rows"].append(rows)
+        cols["weight_bytes"].append(weight_bytes)
+        cols["message"].append(message)
 
     def arrays(self, grid_shape: tuple[int, ...] = ()) -> dict:
         """Per-operator arrays, shape (n,) for a scalar step or (n, *grid_shape)."""
-        shape = (len(self.rows), *grid_shape)
+        n = len(self.names)
+        shape = (n, *grid_shape)
 
-        def stack(attr):
-            values = [getattr(r, attr) for r in self.rows]
+        def stack(values):
             if not grid_shape:
                 return np.array(values, dtype=float)
             out = np.empty(shape)
@@ -65,16 +74,21 @@ class OperatorList:
                 out[i] = v
             return out
 
+        peaks = tuple(self.peaks)
         return {
-            "names": tuple(r.name for r in self.rows),
-            "kinds": tuple(r.kind for r in self.rows),
-            "peaks": tuple(r.peak for r in self.rows),
-            "count": np.array([r.count for r in self.rows], dtype=float),
-            "groups": np.array([r.group for r in self.rows], dtype=np.int64),
-            "streams_kv": np.array([r.streams_kv for r in self.rows], dtype=bool),
-            "latency": np.array([r.latency for r in self.rows], dtype=float),
-            "flops": stack("flops"), "bytes": stack("bytes"), "rows": stack("rows"),
-            "weight_bytes": stack("weight_bytes"), "message": stack("message"),
+            "names": tuple(self.names), "kinds": tuple(self.kinds), "peaks": peaks,
+            "peak_code": np.array([_PEAK_INDEX[p] for p in peaks], dtype=np.intp),
+            "memory_code": np.array([KV_STREAM if kv else WEIGHT_STREAM if p == GEMM_PEAK
+                                     else PLAIN_STREAM
+                                     for p, kv in zip(peaks, self.streams_kv, strict=True)],
+                                    dtype=np.intp),
+            "kernel": np.array([k not in _LINK_KINDS for k in self.kinds], dtype=float),
+            "has_link": any(k in _LINK_KINDS for k in self.kinds),
+            "count": np.array(self.count, dtype=float),
+            "groups": np.array(self.groups, dtype=np.intp),
+            "streams_kv": np.array(self.streams_kv, dtype=bool),
+            "latency": np.array(self.latency, dtype=float),
+            **{name: stack(values) for name, values in self.columns.items()},
         }
 
 
@@ -88,6 +102,10 @@ class OperatorPlan:
     names: tuple[str, ...]
     kinds: tuple[OpKind, ...]
     peaks: tuple[str, ...]
+    peak_code: np.ndarray  # index into PEAK_CODES
+    memory_code: np.ndarray  # PLAIN_STREAM, WEIGHT_STREAM or KV_STREAM
+    kernel: np.ndarray  # 1.0 for an on-device kernel (pays a launch), 0.0 for a transfer
+    has_link: bool
     count: np.ndarray
     groups: np.ndarray
     streams_kv: np.ndarray
@@ -108,6 +126,14 @@ class OperatorPlan:
     @classmethod
     def build(cls, ops: OperatorList, grid_shape=(), **step) -> OperatorPlan:
         return cls(**ops.arrays(grid_shape), **step)
+
+    def frozen(self) -> OperatorPlan:
+        """This plan with its arrays made read-only (plans are shared between solves)."""
+        for value in (self.peak_code, self.memory_code, self.kernel, self.count, self.groups,
+                      self.streams_kv, self.latency, self.flops, self.bytes, self.rows,
+                      self.weight_bytes, self.message):
+            value.flags.writeable = False
+        return self
 
     @property
     def total_flops(self):

@@ -120,7 +120,7 @@ class SensitivitySolver:
                                                          if rates.launch > 0 else [])
         sens = {**elasticities(plan, rates, names, overlap=1.0), "sram_capacity": 0.0}
         notes = ("SRAM capacity does not change step latency; it caps the batch "
-                 f"(ceiling {base.sram_batch_limit:,} sequences here).",) + base.notes
+                 f"(ceiling {base.sram_batch_limit:,} sequences here).", *base.notes)
         return SensitivityResult(model=base.model, hardware=base.hardware,
                                  solver="weight streaming",
                                  baseline_latency_s=base.step_latency_s, sensitivities=sens,

@@ -20,6 +20,7 @@ from pydantic import Field
 from .base import Precision, Sourced, Spec
 from .quantity import Time, TimeOrZero
 
+
 class GemmCalibration(Spec):
     """GEMM efficiency η_c = ceiling[precision] · rows / (rows + half_rows)."""
 
