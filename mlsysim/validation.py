@@ -1,30 +1,63 @@
 """Grade the engine against published measurements (``catalog/validation.yaml``).
 
-Each case names a scenario, a measured value and a band for measured / predicted with its
-reason. :func:`run_cases` solves every scenario with the engine and reports the ratio.
+Each case names a scenario, what was measured (with its source, section and the software stack
+that produced it) and its category. :func:`run_cases` solves every scenario with the engine and
+reports, per case, the prediction, |error| = |measured / predicted − 1|, and which side of the
+physical bound the measurement falls: the *bound* is the same scenario with every efficiency at
+1 and no launch cost, which no real run may beat (a measured throughput above it, or a latency
+below it, means the model or the catalog is wrong). :func:`summary` gives the per-category
+median and worst |error|.
+
+Predictions only compose engine results: a generation is one prefill plus the decode steps at
+each context; a kernel case runs the engine's single-kernel model. Measured values come from the
+data file; predictions are never stored.
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 from dataclasses import dataclass
 
 from .catalog.loader import CATALOG_DIR, read_yaml, sources
 from .units import Q_
 
+#: metric → (unit, higher is better)
+METRICS = {
+    "tokens_per_s": ("token/s", True),
+    "tokens_per_s_per_gpu": ("token/s", True),
+    "latency_ms": ("ms", False),
+    "generation_tokens_per_s": ("token/s", True),
+    "generation_tokens_per_s_per_gpu": ("token/s", True),
+    "training_tokens_per_s": ("token/s", True),
+    "tflops": ("TFLOP/s", True),
+    "busbw_gbps": ("GB/s", True),
+    "total_flops": ("flop", True),
+}
+CATEGORIES = ("decode", "quantized-decode", "prefill", "serving", "training", "gemm",
+              "attention", "collective")
+BOUND_SLACK = 0.03  # measured values are rounded; a bound may be met within 3 %
+
 
 @dataclass(frozen=True)
 class GradedCase:
-    """One published measurement next to the engine's prediction."""
+    """One published measurement next to the engine's prediction and its bound."""
 
     case_id: str
+    category: str
     scenario: dict
     metric: str
-    measured: float  # in the metric's unit (token/s or ms)
+    measured: float
     predicted: float
-    band: tuple[float, float]
+    bound: float | None
     source: str
     section: str
+    stack: str
     reason: str
+
+    @property
+    def unit(self) -> str:
+        return METRICS[self.metric][0]
 
     @property
     def ratio(self) -> float:
@@ -32,11 +65,20 @@ class GradedCase:
         return self.measured / self.predicted
 
     @property
-    def within_band(self) -> bool:
-        return self.band[0] <= self.ratio <= self.band[1]
+    def error(self) -> float:
+        """|measured / predicted − 1|."""
+        return abs(self.ratio - 1.0)
 
-
-_UNITS = {"decode_tokens_per_s": "token/s", "latency_ms": "ms"}
+    @property
+    def bound_side(self) -> str:
+        """'within' (the measurement respects the physical bound), 'beyond' (it beats it:
+        a defect), or 'n/a' for identities."""
+        if self.bound is None:
+            return "n/a"
+        higher = METRICS[self.metric][1]
+        ok = (self.measured <= self.bound * (1 + BOUND_SLACK) if higher
+              else self.measured >= self.bound * (1 - BOUND_SLACK))
+        return "within" if ok else "beyond"
 
 
 def load_cases() -> dict[str, dict]:
@@ -45,31 +87,135 @@ def load_cases() -> dict[str, dict]:
     for case_id, case in cases.items():
         if case["source"] not in sources():
             raise ValueError(f"validation case {case_id}: unknown source {case['source']!r}")
-        if case["metric"] not in _UNITS:
+        if case["metric"] not in METRICS:
             raise ValueError(f"validation case {case_id}: unknown metric {case['metric']!r}")
+        if case["category"] not in CATEGORIES:
+            raise ValueError(f"validation case {case_id}: unknown category "
+                             f"{case['category']!r}")
     return cases
 
 
-def predict(scenario: dict) -> object:
-    """Solve a scenario: a single device (``hardware``) or a tensor-parallel node (``system``)."""
-    from .solvers import Engine, TensorParallelModel
+# -- predictions ------------------------------------------------------------------------------
+_PURE = {"efficiency": 1.0, "memory_efficiency": 1.0, "launch_overhead": "0 s"}
 
-    args = dict(scenario)
+
+def _solve(scenario: dict, pure: bool = False):
+    """One engine step: a device (``hardware``), a tensor-parallel node (``system``) or a
+    wafer (``wafers``: weights-resident)."""
+    from .solvers import Engine, TensorParallelModel, WaferResidentModel
+
+    args = {k: v for k, v in scenario.items()
+            if k not in ("input_len", "output_len", "kernel", "tokens", "devices")}
+    if "wafers" in args:
+        extra = {"efficiency": 1.0, "layer_latency": "0 s"} if pure else {}
+        return WaferResidentModel().solve(args.pop("model"), args.pop("hardware"), **args,
+                                          **extra)
+    if pure:
+        args.update(_PURE)
     if "system" in args:
         return TensorParallelModel().solve(args.pop("model"), args.pop("system"), **args)
     return Engine.solve(args.pop("model"), args.pop("hardware"), **args)
 
 
+def _generation(scenario: dict, pure: bool) -> float:
+    """Output tokens/s of a static batch: B·out / (prefill(B, in) + Σ decode(B, in + j))."""
+    base = {k: v for k, v in scenario.items() if k not in ("input_len", "output_len")}
+    n_in, n_out = int(scenario["input_len"]), int(scenario["output_len"])
+    prefill = _solve({**base, "phase": "prefill", "seq_len": n_in}, pure)
+    steps = range(n_out) if n_out <= 256 else [round(i * (n_out - 1) / 63) for i in range(64)]
+    per_step = [_solve({**base, "phase": "decode", "seq_len": n_in + j}, pure).latency_s
+                for j in steps]
+    decode = sum(per_step) / len(per_step) * n_out
+    return scenario.get("batch_size", 1) * n_out / (prefill.latency_s + decode)
+
+
+def _kernel(scenario: dict, pure: bool) -> float:
+    from .solvers import kernels
+
+    kind = scenario["kernel"]
+    if kind == "gemm":
+        extra = _PURE if pure else {}
+        t = kernels.gemm_time(scenario["hardware"], scenario["m"], scenario["n"],
+                              scenario["k"], scenario.get("precision", "fp16"), **extra)
+        return t.flops_per_second / 1e12
+    if kind == "attention":
+        if pure:
+            from .catalog import Hardware
+            hw = Hardware.get(scenario["hardware"])
+            return hw.si.flops[scenario.get("precision", "fp16")] / 1e12
+        t = kernels.attention_time(scenario["hardware"], scenario["batch"], scenario["heads"],
+                                   scenario["seq_len"], scenario["head_dim"],
+                                   scenario.get("causal", False),
+                                   scenario.get("precision", "fp16"))
+        return t.flops_per_second / 1e12
+    n, size = int(scenario["devices"]), float(scenario["bytes"])
+    if pure:
+        from .solvers.dispatch import resolve_node
+        node = resolve_node(scenario["system"])
+        link = float(node.intra_link.bandwidth.to("B/s").magnitude)
+        return link * 2 * (n - 1) / n / 1e9  # a switch all-reduce at full link rate
+    t = kernels.allreduce_time(scenario["system"], size, n)
+    return size / t.seconds * 2 * (n - 1) / n / 1e9
+
+
+def predict(metric: str, scenario: dict, pure: bool = False) -> float:
+    """The engine's value of ``metric`` for ``scenario`` (the bound when ``pure``)."""
+    if metric in ("tflops", "busbw_gbps"):
+        return _kernel(scenario, pure)
+    if metric.startswith("generation_tokens_per_s"):
+        value = _generation(scenario, pure)
+    elif metric == "total_flops":
+        r = _solve(scenario)
+        return r.flops / r.units_per_step * float(scenario_tokens(scenario))
+    else:
+        r = _solve(scenario, pure)
+        value = r.latency_s * 1e3 if metric == "latency_ms" else r.throughput.magnitude
+    if metric.endswith("_per_gpu"):
+        value /= scenario.get("tp", 1) if "system" in scenario else 1
+    return value
+
+
+def scenario_tokens(scenario: dict) -> float:
+    return float(scenario["tokens"])
+
+
 def run_cases() -> list[GradedCase]:
-    """Every case, graded."""
+    """Every case, graded (see the module docstring)."""
     out = []
     for case_id, case in load_cases().items():
-        unit = _UNITS[case["metric"]]
-        result = predict(case["scenario"])
-        predicted = (result.throughput if unit == "token/s" else result.latency).to(unit)
+        metric, scenario = case["metric"], case["scenario"]
+        unit = METRICS[metric][0]
+        measured = float(Q_(case["measured"]).to(unit).magnitude)
+        bound = None if metric == "total_flops" else predict(metric, scenario, pure=True)
         out.append(GradedCase(
-            case_id=case_id, scenario=case["scenario"], metric=case["metric"],
-            measured=float(Q_(case["measured"]).to(unit).magnitude),
-            predicted=float(predicted.magnitude), band=tuple(case["band"]),
-            source=case["source"], section=case["section"], reason=case["reason"]))
+            case_id=case_id, category=case["category"], scenario=scenario, metric=metric,
+            measured=measured, predicted=predict(metric, scenario), bound=bound,
+            source=case["source"], section=case["section"], stack=case.get("stack", ""),
+            reason=case["reason"]))
     return out
+
+
+def summary(cases: list[GradedCase] | None = None) -> dict[str, dict]:
+    """Per category: cases, median and worst |error|, and bound violations; plus "all"."""
+    cases = run_cases() if cases is None else cases
+    groups: dict[str, list[GradedCase]] = {}
+    for c in cases:
+        groups.setdefault(c.category, []).append(c)
+    groups["all"] = list(cases)
+    out = {}
+    for name, group in groups.items():
+        errors = [c.error for c in group]
+        out[name] = {"cases": len(group), "median_error": statistics.median(errors),
+                     "worst_error": max(errors),
+                     "worst_case": max(group, key=lambda c: c.error).case_id,
+                     "beyond_bound": [c.case_id for c in group if c.bound_side == "beyond"],
+                     "devices": len({_device(c.scenario) for c in group})}
+    return out
+
+
+def _device(scenario: dict) -> str:
+    return str(scenario.get("hardware") or scenario.get("system"))
+
+
+def log_error(case: GradedCase) -> float:
+    return abs(math.log(case.ratio))

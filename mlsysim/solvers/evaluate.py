@@ -81,6 +81,7 @@ def device_rates(hw, precision: Precisions, effs: Efficiencies, node=None,
     gemm_peak = peak_for(hw, precision.compute)
     attention_peak = si.flops.get(precision.activations) or gemm_peak
     flat = effs.compute is not None
+    scale = hw.efficiency.compute_scale
     dequant = 1.0
     if precision.weight_only_quantised:
         dequant = csi.dequantization.get(precision.weights, 1.0)
@@ -92,8 +93,8 @@ def device_rates(hw, precision: Precisions, effs: Efficiencies, node=None,
         gemm_peak=gemm_peak, attention_peak=attention_peak, vector_peak=vector_peak_of(hw),
         bandwidth=si.mem_bandwidth,
         eta_memory=si.eta_memory if effs.memory is None else effs.memory,
-        gemm_ceiling=effs.compute if flat else cal.gemm_ceiling(precision.compute),
-        half_rows=csi.half_rows, attention_ceiling=csi.attention_ceiling,
+        gemm_ceiling=effs.compute if flat else cal.gemm_ceiling(precision.compute) * scale,
+        half_rows=csi.half_rows, attention_ceiling=csi.attention_ceiling * scale,
         half_context=csi.half_context, vector_efficiency=csi.vector_efficiency,
         kv_bandwidth=csi.kv_bandwidth, dequantization=dequant,
         launch=csi.kernel_launch if effs.launch is None else effs.launch,
@@ -118,8 +119,9 @@ def _column(x: np.ndarray, ndim: int) -> np.ndarray:
 def evaluate(plan: OperatorPlan, rates: DeviceRates, overlap: float = 0.0) -> StepTimes:
     """Step times of ``plan`` on ``rates`` (see the module docstring).
 
-    Per operator: compute rate = peak[its peak kind] · ceiling · rows / (rows + rows½) (flat
-    at the override when ``rates.flat``); memory rate = achievable bandwidth × the fraction its
+    Per operator: compute rate = peak[its peak kind] · ceiling · rows / (rows + rows½) — for a
+    GEMM at least the vector units' rate, since a skinny product can run as a GEMV (flat at
+    the override when ``rates.flat``); memory rate = achievable bandwidth × the fraction its
     stream reaches (dequantising weights, streaming the KV cache)."""
     ndim = plan.flops.ndim
     code = plan.peak_code
@@ -133,6 +135,10 @@ def evaluate(plan: OperatorPlan, rates: DeviceRates, overlap: float = 0.0) -> St
         half = _column(np.array((rates.half_rows, rates.half_context, 0.0, 0.0))[code], ndim)
         rows = plan.rows
         compute_rate = _column(peak * ceiling, ndim) * saturating(rows, half)
+        # a GEMM with few rows can run as a vector kernel (GEMV) instead of padding
+        # tensor-core tiles: a library takes the faster of the two
+        vector = rates.vector_peak * rates.vector_efficiency
+        compute_rate = np.maximum(compute_rate, _column(np.where(code == 0, vector, 0.0), ndim))
     if rates.flat:
         memory_rate = rates.achievable_bandwidth
     else:

@@ -12,7 +12,8 @@ SRAM (activations and KV cache live there), through the one combinator:
   min(⌈B*⌉, SRAM ceiling), with the limiting wall named.
 * **Weights-resident** — weights stay in SRAM, across as many wafers as they need (layers split
   evenly, pipelined wafer to wafer). A token crosses every layer's region of the wafer
-  (``wafer.layer_latency`` per layer) and every wafer boundary (``wafer.hop_latency`` plus its
+  (``wafer.layer_latency`` per layer, scaled with the square root of the layer's bytes: the
+  linear size of the region it occupies) and every wafer boundary (``wafer.hop_latency`` plus its
   activations over the I/O link). No weights cross the injection link.
 """
 
@@ -53,17 +54,15 @@ def _transformer_args(model, batch_size, seq_len, phase, precision):
 
 
 def _with_ops(plan: OperatorPlan, extra: OperatorList) -> OperatorPlan:
-    """``plan`` with the operators of ``extra`` appended (scalar plans)."""
+    """``plan`` (scalar) with the operators of ``extra`` appended."""
     more = extra.arrays()
-    fields = {}
-    for name in ("names", "kinds", "peaks"):
-        fields[name] = getattr(plan, name) + more[name]
-    for name in ("count", "groups", "streams_kv", "latency", "flops", "bytes", "rows",
-                 "weight_bytes", "message"):
+    fields = {name: getattr(plan, name) + more[name] for name in ("names", "kinds", "peaks")}
+    for name in ("peak_code", "memory_code", "kernel", "count", "groups", "streams_kv",
+                 "latency", "flops", "bytes", "rows", "weight_bytes", "message"):
         fields[name] = np.concatenate([getattr(plan, name), more[name]])
-    return OperatorPlan(**fields, phase=plan.phase, unit=plan.unit, units=plan.units,
-                        footprint=plan.footprint, precision=plan.precision,
-                        devices=plan.devices, notes=plan.notes)
+    return OperatorPlan(**fields, has_link=plan.has_link or more["has_link"], phase=plan.phase,
+                        unit=plan.unit, units=plan.units, footprint=plan.footprint,
+                        precision=plan.precision, devices=plan.devices, notes=plan.notes)
 
 
 def _streaming(args, hw, efficiency):
@@ -157,13 +156,23 @@ def wafers_needed(args, hw) -> int:
     return args.model.layers
 
 
-def resident_plan(args, hw, wafers: int) -> OperatorPlan:
-    """The step's plan plus the layer crossings and wafer-to-wafer hops."""
+def resident_plan(args, hw, wafers: int, layer_latency: float | None = None) -> OperatorPlan:
+    """The step's plan plus the layer crossings and wafer-to-wafer hops (``layer_latency``
+    in seconds overrides the catalog's; 0 gives the bound of the arithmetic and SRAM alone)."""
     m = args.model
+    if layer_latency is not None:
+        plan = build_plan(args)
+        extra = OperatorList()
+        extra.add("layer_crossing", OpKind.TRANSFER, m.layers, 0.0, 0.0, latency=layer_latency)
+        return _with_ops(plan, extra)
     if hw.wafer.layer_latency is None:
         raise ValueError(f"{hw.name} has no wafer.layer_latency: weights-resident mode needs "
                          "the time a layer takes to cross the wafer")
     layer_latency = float(hw.wafer.layer_latency.to("s").magnitude)
+    if hw.wafer.layer_reference is not None:  # a larger layer spans a larger region
+        layer_bytes = m.si.params * args.precision.weight_bytes / m.layers
+        reference = float(hw.wafer.layer_reference.to("B").magnitude)
+        layer_latency *= math.sqrt(layer_bytes / reference)
     hop = float(hw.wafer.hop_latency.to("s").magnitude) if hw.wafer.hop_latency else 0.0
     plan = build_plan(args)
     extra = OperatorList()
@@ -177,7 +186,7 @@ def resident_plan(args, hw, wafers: int) -> OperatorPlan:
 
 
 def solve_weights_resident(model, hardware, seq_len=None, batch_size=1, precision="fp16",
-                           phase="decode", efficiency=None, wafers=None):
+                           phase="decode", efficiency=None, wafers=None, layer_latency=None):
     """A step with the weights resident in the SRAM of ``wafers`` wafers (enough by default)."""
     hw = wafer_device(hardware)
     args = _transformer_args(model, batch_size, seq_len, phase, precision)
@@ -186,15 +195,18 @@ def solve_weights_resident(model, hardware, seq_len=None, batch_size=1, precisio
     if n > args.model.layers:
         raise ValueError(f"wafers={n} exceeds {args.model.name}'s {args.model.layers} layers "
                          "(each wafer holds whole layers)")
-    plan = resident_plan(args, hw, n)
+    crossing = None if layer_latency is None else inputs.seconds("layer_latency",
+                                                                 layer_latency, allow_zero=True)
+    plan = resident_plan(args, hw, n, crossing)
     rates = replace(device_rates(hw, args.precision, inputs.efficiencies(efficiency)),
                     transfer_bandwidth=hw.si.injection_bandwidth)
     times = evaluate(plan, rates)
     per_wafer = {k: v / n for k, v in plan.footprint.items()}
     plan = replace(plan, footprint=per_wafer)
+    crossing = float(plan.latency[plan.index("layer_crossing")])
     notes = (f"Weights resident in on-wafer SRAM across {n} wafer{'s' if n > 1 else ''}, "
-             f"layers split evenly and pipelined; each layer costs "
-             f"{hw.wafer.layer_latency:~P} to cross the wafer (see the catalog note).",)
+             f"layers split evenly and pipelined; each layer takes {crossing * 1e6:.3g} µs to "
+             "cross its region of the wafer (a reasoned figure: see the catalog note).",)
     return result_from(plan, times, rates, hw, args, capacity=hw.si.sram_capacity,
                        devices=n, label=hw.name, notes=notes)
 
@@ -213,8 +225,8 @@ class WaferResidentModel:
     """Weights-resident inference on one or more wafer-scale devices."""
 
     def solve(self, model, hardware, seq_len=None, batch_size=1, precision="fp16",
-              phase="decode", efficiency=None, wafers=None):
+              phase="decode", efficiency=None, wafers=None, layer_latency=None):
         """See :func:`solve_weights_resident`."""
         return solve_weights_resident(model, hardware, seq_len, batch_size, precision, phase,
-                                      efficiency, wafers)
+                                      efficiency, wafers, layer_latency)
 

@@ -114,6 +114,7 @@ class WaferSpec(Spec):
     injection_bandwidth: ByteRate
     die_area: Area | None = None
     layer_latency: Time | None = None
+    layer_reference: Bytes | None = None
     hop_latency: TimeOrZero | None = None
 
 
@@ -131,7 +132,8 @@ class EfficiencySpec(Spec):
     """How much of its peaks a device reaches in practice.
 
     ``memory`` is the device's own achievable bandwidth fraction (STREAM-like measurement or a
-    reasoned estimate). ``device_class`` is the calibration of its family (GEMM and attention
+    reasoned estimate); ``compute_scale`` its sustained compute relative to its class (1 unless
+    a measurement shows a power-limited part, such as a 350 W H100 PCIe). ``device_class`` is the calibration of its family (GEMM and attention
     efficiency curves, dequantisation, kernel launch; ``catalog/calibration/devices``). A user
     spec may instead give a flat ``compute`` fraction (and ``kernel_launch``): every kernel then
     runs at that fraction of peak, whatever its shape."""
@@ -140,6 +142,9 @@ class EfficiencySpec(Spec):
     device_class: DeviceClassSpec | None = None
     compute: float | None = Field(default=None, gt=0, le=1)
     kernel_launch: TimeOrZero | None = None
+    #: this device's sustained compute relative to its class (a power- or clock-limited part
+    #: of the family, measured): multiplies the class's GEMM and attention ceilings
+    compute_scale: float = Field(default=1.0, gt=0, le=1.5)
 
     @model_validator(mode="after")
     def _class_or_flat(self):
