@@ -14,6 +14,7 @@ RESOURCES = (("Compute", OKABE_ITO["blue"]), ("Memory", OKABE_ITO["orange"]),
              ("Communication", OKABE_ITO["bluish_green"]),
              ("Overhead", OKABE_ITO["reddish_purple"]))
 HATCH = {"Compute": None, "Memory": "..", "Communication": "xx", "Overhead": "//"}
+INFEASIBLE_ALPHA = 0.4  # a configuration that does not fit is drawn faded, edged in ink
 
 
 def _items(results, labels):
@@ -49,7 +50,8 @@ def _label(r) -> str:
 def plot_breakdown(results, labels=None, ax=None, title=None):
     """Horizontal bars of each step's time split by the resource that bound its operators
     (compute, memory, communication, launch overhead); the segments sum to the latency.
-    Infeasible results are hatched and labelled "does not fit"."""
+    Each resource has its own colour and hatch; infeasible results are faded, edged in ink and
+    labelled "does not fit"."""
     items = _items(results, labels)
     factor, unit = _scale(max(r.latency_s for _, r in items))
     with house_style():
@@ -63,7 +65,8 @@ def plot_breakdown(results, labels=None, ax=None, title=None):
                 if width <= 0:
                     continue
                 ax.barh(y, width, left=left, height=0.62, color=colour, hatch=HATCH[name],
-                        edgecolor="white" if r.feasible else INK, linewidth=0.8, zorder=2)
+                        edgecolor="white" if r.feasible else INK, linewidth=0.8, zorder=2,
+                        alpha=1.0 if r.feasible else INFEASIBLE_ALPHA)
                 left += width
                 present.add(name)
             note = (format_time(r.latency_s) if r.feasible else
@@ -78,7 +81,8 @@ def plot_breakdown(results, labels=None, ax=None, title=None):
         handles = [Patch(facecolor=c, hatch=HATCH[n], edgecolor="white", label=f"{n}-bound")
                    for n, c in RESOURCES if n in present]
         if not all(r.feasible for _, r in items):
-            handles.append(Patch(facecolor="white", edgecolor=INK, label="does not fit"))
+            handles.append(Patch(facecolor="#999999", alpha=INFEASIBLE_ALPHA, edgecolor=INK,
+                                 label="does not fit"))
         ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
                   ncol=len(handles), handlelength=1.4,
                   title="time of the operators bound by each resource")

@@ -16,7 +16,7 @@ def _numeric_leaves(data, path=""):
     """Yield dotted paths of every number or quantity in a model_dump(exclude_unset=True)."""
     if isinstance(data, dict):
         for key, value in data.items():
-            if key in ("provenance", "accelerator", "node"):
+            if key in ("provenance", "accelerator", "node", "device_class", "collectives"):
                 continue
             yield from _numeric_leaves(value, f"{path}.{key}" if path else str(key))
     elif isinstance(data, (list, tuple)):
@@ -29,8 +29,9 @@ def _numeric_leaves(data, path=""):
 
 
 def _all_specs():
+    from mlsysim.catalog import DeviceClasses, LinkClasses
     return [*mlsysim.Hardware.all(), *mlsysim.Models.all(), *mlsysim.Systems.all(),
-            *mlsysim.Infra.all()]
+            *mlsysim.Infra.all(), *DeviceClasses.all(), *LinkClasses.all()]
 
 
 def test_catalog_is_not_empty():
@@ -86,7 +87,27 @@ def test_ridge_points_are_plausible(hw):
 
 @pytest.mark.parametrize("hw", mlsysim.Hardware.all(), ids=lambda h: h.key)
 def test_efficiencies_are_fractions(hw):
-    assert 0.2 <= hw.efficiency.compute <= 1 and 0.2 <= hw.efficiency.memory <= 1
+    assert 0.2 <= hw.gemm_efficiency <= 1 and 0.2 <= hw.efficiency.memory <= 1
+    cal = hw.device_class
+    assert 0 < cal.attention.ceiling <= 1 and 0 < cal.attention.kv_bandwidth <= 1
+    assert all(0 < v <= 1 for v in cal.dequantization.values())
+
+
+@pytest.mark.parametrize("hw", mlsysim.Hardware.all(), ids=lambda h: h.key)
+def test_every_device_is_calibrated(hw):
+    """A device names its class's calibration, or (tiny and mobile parts with no published
+    curves) carries a flat compute fraction and launch cost of its own, with reasoning."""
+    if hw.efficiency.device_class is None:
+        assert hw.efficiency.compute is not None and hw.efficiency.kernel_launch is not None
+        assert hw.source_of("efficiency.compute").note
+    else:
+        assert hw.efficiency.device_class.key in mlsysim.catalog.DeviceClasses.names()
+
+
+def test_every_node_link_names_its_collective_algorithms():
+    for node in mlsysim.Systems.Nodes:
+        assert node.intra_link is not None and node.intra_link.collectives is not None, node.key
+        assert node.intra_link.collectives.lines
 
 
 def test_wafer_scale_devices_have_wafer_fields():

@@ -34,14 +34,15 @@ def test_eval_wafer_uses_weight_streaming(capsys):
 def test_eval_on_a_node_uses_tensor_parallelism(capsys):
     assert main(["eval", "GPT3", "DGX_H100", "--tp", "8"]) == 0
     out = capsys.readouterr().out
-    assert "8 × NVIDIA H100" in out and "Communication time" in out and "INFEASIBLE" not in out
+    assert "8 × NVIDIA H100" in out and "bound by communication" in out
+    assert "INFEASIBLE" not in out
 
 
 def test_sensitivity_command(capsys):
     assert main(["sensitivity", "Llama3_8B", "H100", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["binding_constraint"] == "memory_bandwidth"
-    assert data["sensitivities"]["memory_bandwidth"] < -0.9
+    assert data["sensitivities"]["memory_bandwidth"] < -0.5
 
 
 def test_zoo(capsys):

@@ -53,7 +53,7 @@ def test_outputs_are_finite_and_non_negative(s):
         assert _finite_positive(q), (q, kwargs)
     assert r.latency.magnitude > 0 and 0 <= r.mfu <= 1.0 + 1e-9
     assert r.bottleneck in {"Compute", "Memory", "Overhead"}
-    assert r.feasible == (r.memory_footprint <= hw.memory.capacity)
+    assert r.feasible == (r.memory_footprint <= hw.memory.usable)
 
 
 @FAST

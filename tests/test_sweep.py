@@ -69,16 +69,18 @@ def test_every_sampled_point_equals_the_scalar_solve(model_key, hw_key, kwargs):
 
 
 def test_decode_flops_and_bytes_by_hand():
-    """B · (2P + 4·L·d·s) FLOPs; 2P weights + B·KV/token·(s+1) bytes (DESIGN §4)."""
-    P, L, d = L8.parameters.to("param").magnitude, L8.layers, L8.hidden_dim
-    kv_token = 2 * L * L8.kv_heads * (d // L8.heads) * 2
+    """The grid carries the hand-derived operator totals of tests/test_engine.py."""
+    from tests.test_engine import llama3_8b_operators
+
     r = sweep(L8, H100, batch_sizes=[1, 16], seq_lens=[512, 4096], efficiency=1,
               memory_efficiency=1)
     for i, b in enumerate([1, 16]):
         for j, s in enumerate([512, 4096]):
-            assert r.flops[i, j] == pytest.approx(b * (2 * P + 4 * L * d * s), rel=1e-12)
-            assert r.bytes[i, j] == pytest.approx(2 * P + b * kv_token * (s + 1), rel=1e-12)
-    assert r.throughput[1, 0] == pytest.approx(16 / r.latency_s[1, 0])
+            ops = llama3_8b_operators(b, s, "decode")
+            assert r.flops[i, j] == pytest.approx(sum(c * f for c, f, _ in ops.values()),
+                                                  rel=1e-12)
+            assert r.bytes[i, j] == pytest.approx(sum(c * x for c, _, x in ops.values()),
+                                                  rel=1e-12)
 
 
 def test_feasibility_and_bottleneck_change_across_the_grid():
@@ -88,13 +90,14 @@ def test_feasibility_and_bottleneck_change_across_the_grid():
     for (i, j), b, s in [((0, 0), 1, 1024), ((2, 1), 512, 8192), ((1, 1), 2, 8192)]:
         e = Engine.solve(L70, H100, batch_size=b, seq_len=s, precision="fp8")
         assert bool(r.feasible[i, j]) == e.feasible
-    # ResNet-50 at batch 1 is dispatch-bound. At a huge batch the weights are amortised but
-    # every image writes and reads its activations: intensity tends to FLOPs / (2 × activation
-    # bytes), below the H100's achievable ridge, so it stays memory-bound at fp16.
+    # ResNet-50 at batch 1 is launch-bound. At a huge batch the weights are amortised but
+    # every layer reads its input and writes its output: intensity tends to FLOPs / (bytes of
+    # every layer's input and output per image), below the H100's achievable ridge.
     rn = mlsysim.Models.ResNet50
-    limit = rn.flops_per_sample.to("flop").magnitude / (
-        2 * rn.activation_bytes_per_sample.to("B").magnitude)
-    ridge = (H100.compute.precision_flops["fp16"].to("flop/s").magnitude * H100.efficiency.compute
+    from mlsysim.catalog.layers import layer_table
+    per_image = 2 * sum(op.inputs + op.outputs for op in layer_table("ResNet50"))
+    limit = rn.flops_per_sample.to("flop").magnitude / per_image
+    ridge = (H100.compute.precision_flops["fp16"].to("flop/s").magnitude * H100.gemm_efficiency
              / (H100.memory.bandwidth.to("B/s").magnitude * H100.efficiency.memory))
     small = sweep(rn, H100, batch_sizes=[1, 8192])
     assert limit < ridge
@@ -184,8 +187,8 @@ def test_rows_best_and_table():
 def test_public_names_and_import_order():
     assert "sweep" in mlsysim.__all__ and "SweepResult" in mlsysim.__all__
     assert isinstance(sweep(L8, H100), SweepResult)
-    # importing the submodule first binds the package attribute to the module: still callable
-    code = ("from mlsysim.sweep import SweepResult\nimport mlsysim\n"
+    # the module is mlsysim.sweeps: importing it never rebinds the function mlsysim.sweep
+    code = ("from mlsysim.sweeps import SweepResult\nimport mlsysim\n"
             "r = mlsysim.sweep('Llama3_8B', 'H100', batch_sizes=[1, 2])\n"
             "assert isinstance(r, SweepResult) and r.shape == (2,)\nprint('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -15,20 +15,31 @@ def test_gpt3_fits_an_8_gpu_node():
 
 
 def test_by_hand_decode_on_8_gpus():
+    """Weights and (8 KV heads) the KV cache split 8 ways; an all-reduce of the step's
+    activations after each attention and MLP, at the fastest of the node's NCCL lines."""
+    from mlsysim.physics.collectives import allreduce_time
+
     m = mlsysim.Models.Llama2_70B
     r = TP.solve(m, DGX, tp=8, batch_size=1, seq_len=1024, efficiency=1, memory_efficiency=1)
     single = Engine.solve(m, DGX.accelerator, seq_len=1024, efficiency=1, memory_efficiency=1)
-    weights = single.footprint_breakdown["weights"].to("B").magnitude
-    kv_read = single.total_bytes.to("B").magnitude - weights
-    # weights split 8 ways; Llama-2-70B has 8 KV heads, so the KV cache splits 8 ways too
-    bw = DGX.accelerator.memory.bandwidth.to("B/s").magnitude
-    assert r.latency_memory.to("s").magnitude == pytest.approx((weights + kv_read) / 8 / bw)
-    # 2 all-reduces per layer of d × 2 bytes, ring over 8: 14 steps of α plus 14/8 · m / β
-    alpha = DGX.intra_link.latency.to("s").magnitude
+    for name in ("qkv_proj", "out_proj", "mlp_up", "mlp_down", "lm_head", "attention"):
+        one = single.operators[name]
+        eight = r.operators[name]
+        assert eight["flops"] == pytest.approx(one["flops"] / 8, rel=1e-9), name
+    # per layer: the context's K and V read, the new token's written, Q in and O out (fp16);
+    # a device holds 1/8 of the KV heads and of the query heads
+    per_layer = (1024 + 1) * 2 * m.n_kv_heads * m.head_dim * 2 + 2 * m.hidden_dim * 2
+    assert (single.operators["attention"]["bytes"] - r.operators["attention"]["bytes"]
+            == pytest.approx(m.layers * per_layer * 7 / 8, rel=1e-9))
     beta = DGX.intra_link.bandwidth.to("B/s").magnitude
-    m_bytes = m.hidden_dim * 2
-    comm = 2 * m.layers * (14 * alpha + 14 / 8 * m_bytes / beta)
-    assert r.latency_communication.to("s").magnitude == pytest.approx(comm)
+    lines = [(ln.algorithm, ln.step_latency.to("s").magnitude, ln.efficiency)
+             for ln in DGX.intra_link.collectives.lines]
+    message = m.hidden_dim * 2  # one token's activations at fp16
+    per = allreduce_time(message, 8, beta, lines)
+    small = allreduce_time(64.0, 8, beta, lines)  # the sampling step's reduction
+    comm = (2 * m.layers + 1) * per + small
+    assert r.latency_communication.to("s").magnitude == pytest.approx(comm, rel=1e-9)
+    assert r.operators["allreduce_attention"]["count"] == m.layers
 
 
 def test_tp1_matches_the_single_device_roofline():

@@ -139,26 +139,39 @@ def test_sweep_series_must_match_x():
         viz.plot_sweep([1, 2, 3], {"a": [1, 2]}, "x (s)", "y (s)")
 
 
-def test_breakdown_hatches_infeasible_results():
+def test_breakdown_fades_infeasible_results():
     fits, too_big = Engine.solve(L8, H100), Engine.solve(GPT3, H100)
     assert fits.feasible and not too_big.feasible
     fig = viz.plot_breakdown([fits, too_big], labels=["8B", "GPT-3"])
     ax = fig.axes[0]
     assert ax.get_xlabel() == "Time per step (ms)"
     bars = [p for p in ax.patches if p.get_width() > 0]
-    hatched = [p for p in bars if p.get_hatch()]
-    plain = [p for p in bars if not p.get_hatch()]
-    assert hatched and plain
-    assert all(abs(p.get_y() + p.get_height() / 2 - 0) < 1e-9 for p in hatched)  # GPT-3 row
-    assert all(abs(p.get_y() + p.get_height() / 2 - 1) < 1e-9 for p in plain)  # 8B row
-    assert {to_hex(p.get_facecolor()) for p in bars} <= PALETTE
+    faded = [p for p in bars if (p.get_alpha() or 1) < 1]
+    solid = [p for p in bars if (p.get_alpha() or 1) == 1]
+    assert faded and solid
+    assert all(abs(p.get_y() + p.get_height() / 2 - 0) < 1e-9 for p in faded)  # GPT-3 row
+    assert all(abs(p.get_y() + p.get_height() / 2 - 1) < 1e-9 for p in solid)  # 8B row
+    assert {to_hex(p.get_facecolor()[:3]) for p in bars} <= PALETTE
     notes = [t.get_text() for t in ax.texts]
     assert any("does not fit" in n and "as if it fit" in n for n in notes)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["GPT-3", "8B"]
-    # the bar ends at the latency: max(compute, memory) + overhead
-    right = max(p.get_x() + p.get_width() for p in plain)
+    # the segments (time bound by each resource) end at the latency
+    right = max(p.get_x() + p.get_width() for p in solid)
     assert right == pytest.approx(fits.latency_s * 1e3)
-    assert "does not fit" in [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "does not fit" in legend and "Memory-bound" in legend
+
+
+def test_operator_breakdown_shows_the_slowest_operators():
+    r = Engine.solve(L8, H100, batch_size=8)
+    fig = viz.plot_operators(r, top=5)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1].startswith("mlp_up") and "other operators" in labels[0]
+    total = sum(p.get_width() for p in ax.patches)
+    assert total == pytest.approx(r.latency_s * 1e3)
+    with pytest.raises(TypeError, match="operator table"):
+        viz.plot_operators(Engine.solve(L8, H100, cost_model="roofline"))
 
 
 def test_hardware_landscape():

@@ -37,8 +37,11 @@ def resolve_node(system) -> NodeSpec:
     """A node spec or its catalog name; anything else is a clear error."""
     kind, spec = resolve_target(system)
     if kind != NODE:
+        from ..catalog import Systems
+        hosts = [n.key for n in Systems.Nodes if n.accelerator.key == spec.key]
+        hint = f"; did you mean {' or '.join(repr(h) for h in hosts)}?" if hosts else ""
         raise ValueError(f"system must be a node (e.g. mlsysim.Systems.DGX_H100), got the "
-                         f"{kind} {spec.name}")
+                         f"{kind} {spec.name}{hint}")
     return spec
 
 

@@ -45,7 +45,7 @@ def build_plan(args: inputs.WorkloadArgs, tp: int = 1, grid_shape=()) -> Operato
         raise ValueError(f"tensor parallelism here splits transformer layers; "
                          f"{args.model.name} is a per-sample network")
     key = None
-    if not grid_shape:
+    if not grid_shape and isinstance(args.batch, int):
         key = (id(args.model), args.batch, args.context, args.phase, args.precision,
                args.recompute, tp)
         hit = _PLANS.get(key)
@@ -65,8 +65,8 @@ def build_plan(args: inputs.WorkloadArgs, tp: int = 1, grid_shape=()) -> Operato
 def roofline_times(plan: OperatorPlan, rates: DeviceRates):
     """The teaching model: the plan merged into one operator, through the same combinator."""
     peak = rates.gemm_peak * rates.gemm_ceiling
-    return combine(np.ones(1), np.atleast_1d(plan.total_flops)[None, ...],
-                   np.atleast_1d(plan.total_bytes)[None, ...], peak,
+    flops, nbytes = np.asarray(plan.total_flops), np.asarray(plan.total_bytes)
+    return combine(np.ones(1), flops[None, ...], nbytes[None, ...], peak,
                    rates.achievable_bandwidth, 0.0, plan.kernels * rates.launch)
 
 

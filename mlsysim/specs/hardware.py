@@ -133,8 +133,9 @@ class EfficiencySpec(Spec):
 
     ``memory`` is the device's own achievable bandwidth fraction (STREAM-like measurement or a
     reasoned estimate); ``compute_scale`` its sustained compute relative to its class (1 unless
-    a measurement shows a power-limited part, such as a 350 W H100 PCIe). ``device_class`` is the calibration of its family (GEMM and attention
-    efficiency curves, dequantisation, kernel launch; ``catalog/calibration/devices``). A user
+    a measurement shows a power-limited part, such as a 350 W H100 PCIe). ``device_class`` is
+    the calibration of its family (GEMM and attention efficiency curves, dequantisation,
+    kernel launch; ``catalog/calibration/devices``). A user
     spec may instead give a flat ``compute`` fraction (and ``kernel_launch``): every kernel then
     runs at that fraction of peak, whatever its shape."""
 

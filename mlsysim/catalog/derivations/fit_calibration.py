@@ -62,7 +62,7 @@ def fit_gemm(cls_key: str) -> None:
     halves = [0, 8, 16, 32, 48, 64, 96, 128, 192, 256]
     launches = np.arange(0.0, 20.5, 0.5) * 1e-6
     ceilings = {}
-    for (hw, prec, pts), ds in zip(groups, sets, strict=True):
+    for (hw, prec, _points), ds in zip(groups, sets, strict=True):
         top = max(tf for *_, tf in ds.points) * 1e12 / hw.si.flops[prec.compute]
         ceilings.setdefault(prec.compute, []).append(top)
     grids = {p: np.round(np.arange(0.92, 1.041, 0.02) * max(v), 3) for p, v in ceilings.items()}
