@@ -3,9 +3,12 @@
     python mlsysim/catalog/derivations/fit_calibration.py            # every class
     python mlsysim/catalog/derivations/fit_calibration.py nvidia_hopper
 
-GEMM: the ceiling per precision, the half point in rows and the per-kernel start-up are chosen
-together by a grid search that minimises the mean squared log error of time over every point
-of the class's calibration GEMM datasets (the ceiling is bounded by the best measured point).
+GEMM: the half point in rows is the rows of the architecture's smallest tensor-core tile (a
+product with fewer rows pads the tile): 16 for Ampere's mma.sync, 64 for Hopper's and
+Blackwell's warpgroup MMA, 32 for CDNA 3's MFMA. The ceiling per precision is the best measured
+point's fraction of the dense peak (large GEMMs reach it; the curve only lowers it). The
+per-kernel start-up is then chosen by a grid search that minimises the mean squared log error of
+time over every point of the class's calibration GEMM datasets.
 Attention: ceiling and half point in sequence length, likewise. All-reduce: two lines (a
 latency-optimised one and a bandwidth-optimised one: NCCL's LL and Simple protocols) of step
 latency and bandwidth fraction, fitted to the bus-bandwidth curve; the library takes the
@@ -51,6 +54,11 @@ def _gemm_points(ds):
     return hw, prec, out
 
 
+#: rows of the smallest tensor-core tile, by class (the rows half point of the GEMM curve)
+TILE_ROWS = {"nvidia_ampere": 16, "nvidia_hopper": 64, "nvidia_blackwell": 64,
+             "amd_cdna3": 32}
+
+
 def fit_gemm(cls_key: str) -> None:
     sets = [ds for ds in calibration.datasets("gemm", "calibration")
             if Hardware.get(ds.target).efficiency.device_class is not None
@@ -59,13 +67,13 @@ def fit_gemm(cls_key: str) -> None:
         return
     groups = [_gemm_points(ds) for ds in sets]
     best = None
-    halves = [0, 8, 16, 32, 48, 64, 96, 128, 192, 256]
+    halves = [TILE_ROWS.get(cls_key, 64)]
     launches = np.arange(0.0, 20.5, 0.5) * 1e-6
     ceilings = {}
     for (hw, prec, _points), ds in zip(groups, sets, strict=True):
         top = max(tf for *_, tf in ds.points) * 1e12 / hw.si.flops[prec.compute]
         ceilings.setdefault(prec.compute, []).append(top)
-    grids = {p: np.round(np.arange(0.92, 1.041, 0.02) * max(v), 3) for p, v in ceilings.items()}
+    grids = {p: [round(max(v), 3)] for p, v in ceilings.items()}
     for half, launch in itertools.product(halves, launches):
         for ceil_combo in itertools.product(*grids.values()):
             ceil = dict(zip(grids, ceil_combo, strict=True))
