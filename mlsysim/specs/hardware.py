@@ -210,8 +210,10 @@ class HardwareSpec(Sourced):
 
     @property
     def gemm_efficiency(self) -> float:
-        """Large-GEMM efficiency ceiling at the default precision (from the device class)."""
-        return self.device_class.gemm_ceiling(self.compute.default_precision)
+        """Large-GEMM efficiency at the default precision: the device class's ceiling times
+        this device's ``compute_scale``."""
+        return (self.device_class.gemm_ceiling(self.compute.default_precision)
+                * self.efficiency.compute_scale)
 
     @cached_property
     def ridge_point(self):
