@@ -41,6 +41,15 @@ def bench_first_use(runs: int = 5) -> float:
     return statistics.median(times)
 
 
+def bench_first_result(runs: int = 5) -> float:
+    """Fresh interpreter: import, catalog load and one Engine.solve (DESIGN §9: ≤ 0.4 s)."""
+    code = ("import time; t=time.perf_counter(); import mlsysim; "
+            "mlsysim.Engine.solve('Llama3_8B', 'H100'); print(time.perf_counter()-t)")
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True, cwd=ROOT).stdout) for _ in range(runs)]
+    return statistics.median(times)
+
+
 def _median_call(fn, repeat: int = 2000) -> float:
     for _ in range(50):
         fn()
@@ -59,6 +68,28 @@ def bench_solve() -> float:
 
     model, hw = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100
     return _median_call(lambda: Engine.solve(model, hw, batch_size=8, precision="fp16"))
+
+
+def bench_solve_new_step() -> float:
+    """Median time of one Engine.solve of a step not solved before (a new batch size each
+    call: the operator plan is built, not reused)."""
+    import itertools
+
+    import mlsysim
+    from mlsysim import Engine
+
+    model, hw = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100
+    batches = itertools.count(10)
+    return _median_call(lambda: Engine.solve(model, hw, batch_size=next(batches)))
+
+
+def bench_tensor_parallel() -> float:
+    """Median time of one TensorParallelModel.solve (Llama-3 70B on a DGX H100, tp 8)."""
+    import mlsysim
+
+    model, node = mlsysim.Models.Llama3_70B, mlsysim.Systems.DGX_H100
+    tp = mlsysim.TensorParallelModel()
+    return _median_call(lambda: tp.solve(model, node, tp=8, batch_size=8))
 
 
 def bench_sensitivity() -> float:
@@ -120,9 +151,13 @@ def bench_site_warm() -> float:
 
 
 BUDGETS["weight_streaming"] = BUDGETS["solve"]
+BUDGETS["first_result"] = 0.4
+BUDGETS["tensor_parallel"] = BUDGETS["solve"]
 BUDGETS["site_cold"] = 90.0
 BUDGETS["site_warm"] = 10.0
-BENCHMARKS = {"import": bench_import, "solve": bench_solve, "sensitivity": bench_sensitivity,
+BENCHMARKS = {"import": bench_import, "first_result": bench_first_result,
+              "solve": bench_solve, "solve_new_step": bench_solve_new_step,
+              "tensor_parallel": bench_tensor_parallel, "sensitivity": bench_sensitivity,
               "site_cold": bench_site_cold, "site_warm": bench_site_warm,
               "weight_streaming": bench_weight_streaming, "sweep": bench_sweep}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .formatting import format_value
-from .results import OperatorTable, Rendered
+from .results import OperatorTable, Rendered, operator_table
 from .units import Q_
 from .vocabulary import Phase
 
@@ -39,8 +39,13 @@ class WeightStreamingResult(Rendered):
     feasible: bool
     constraint_trace: tuple[str, ...]
     step_seconds: float = 0.0
-    operators: OperatorTable | None = None
+    steps: tuple = ()  # (plan, times): the operator table, built when asked for
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def operators(self) -> OperatorTable | None:
+        """The step's operators, the per-layer weight injection among them."""
+        return operator_table(*self.steps) if self.steps else None
 
     @property
     def layer_compute_time(self):

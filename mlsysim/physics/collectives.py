@@ -20,6 +20,7 @@ A library runs the fastest algorithm (and protocol) for the message size:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -28,6 +29,7 @@ RING, TREE, SWITCH = "ring", "tree", "switch"
 ALGORITHMS = (RING, TREE, SWITCH)
 
 
+@functools.lru_cache(maxsize=256)
 def _latency_steps(algorithm: str, devices: int) -> float:
     if algorithm == RING:
         return 2.0 * (devices - 1)

@@ -87,8 +87,9 @@ def device_rates(hw, precision: Precisions, effs: Efficiencies, node=None,
         dequant = csi.dequantization.get(precision.weights, 1.0)
     link_bw, lines = 0.0, ()
     if node is not None and node.intra_link is not None:
-        link_bw = float(node.intra_link.bandwidth.to("B/s").magnitude)
-        lines = link_lines(node, link_class)
+        link_bw, lines = node.intra_link.si
+        if link_class is not None:
+            lines = link_class.si_lines
     return DeviceRates(
         gemm_peak=gemm_peak, attention_peak=attention_peak, vector_peak=vector_peak_of(hw),
         bandwidth=si.mem_bandwidth,
@@ -99,16 +100,6 @@ def device_rates(hw, precision: Precisions, effs: Efficiencies, node=None,
         kv_bandwidth=csi.kv_bandwidth, dequantization=dequant,
         launch=csi.kernel_launch if effs.launch is None else effs.launch,
         link_bandwidth=link_bw, link_lines=lines, flat=flat)
-
-
-def link_lines(node, link_class=None) -> tuple:
-    """Collective lines of a node's link: its link class, else one ring at the link's latency."""
-    link = node.intra_link
-    cls = link_class or getattr(link, "collectives", None)
-    if cls is not None:
-        return cls.si_lines
-    latency = float(link.latency.to("s").magnitude) if link.latency is not None else 0.0
-    return (("ring", latency, 1.0),)
 
 
 def _column(x: np.ndarray, ndim: int) -> np.ndarray:
@@ -153,13 +144,19 @@ def evaluate(plan: OperatorPlan, rates: DeviceRates, overlap: float = 0.0) -> St
 def _link_times(plan: OperatorPlan, rates: DeviceRates):
     """α–β time of each collective or transfer operator (zero for kernels)."""
     out = None
+    seen = {}  # (message, devices) → time, for the scalar plan's repeated collectives
     for i, kind in enumerate(plan.kinds):
         if kind == OpKind.COLLECTIVE:
             if rates.link_bandwidth <= 0:
                 raise ValueError(f"operator {plan.names[i]!r} is a collective but the "
                                  "hardware has no link to run it over")
-            t = allreduce_time(plan.message[i], int(plan.groups[i]), rates.link_bandwidth,
-                               rates.link_lines)
+            message, group = plan.message[i], int(plan.groups[i])
+            key = (float(message), group) if message.ndim == 0 else None
+            t = seen.get(key) if key else None
+            if t is None:
+                t = allreduce_time(message, group, rates.link_bandwidth, rates.link_lines)
+                if key:
+                    seen[key] = t
         elif kind == OpKind.TRANSFER:
             t = plan.latency[i] * rates.latency_scale
             if np.any(plan.message[i] > 0):

@@ -10,6 +10,7 @@ on axis 0; for the vectorised sweep they carry the grid's axes after it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -92,7 +93,7 @@ class OperatorList:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class OperatorPlan:
     """A step of a workload as operators (hardware-independent; SI floats or arrays).
 
@@ -135,17 +136,17 @@ class OperatorPlan:
             value.flags.writeable = False
         return self
 
-    @property
+    @cached_property
     def total_flops(self):
         """FLOPs of the whole step (per device for a sharded plan)."""
         return _weighted(self.count, self.flops)
 
-    @property
+    @cached_property
     def total_bytes(self):
         """Bytes moved to and from device memory in the whole step (per device)."""
         return _weighted(self.count, self.bytes)
 
-    @property
+    @cached_property
     def kernels(self) -> float:
         """Kernel launches per step."""
         return float(self.count.sum())

@@ -127,6 +127,16 @@ class InterconnectSpec(Spec):
     latency: Time | None = None
     collectives: LinkClassSpec | None = None
 
+    @cached_property
+    def si(self) -> tuple[float, tuple]:
+        """(bandwidth B/s, collective lines) as floats: the link class's lines, else one ring
+        at the link's latency."""
+        bandwidth = float(self.bandwidth.to("B/s").magnitude)
+        if self.collectives is not None:
+            return bandwidth, self.collectives.si_lines
+        latency = float(self.latency.to("s").magnitude) if self.latency is not None else 0.0
+        return bandwidth, (("ring", latency, 1.0),)
+
 
 class EfficiencySpec(Spec):
     """How much of its peaks a device reaches in practice.
