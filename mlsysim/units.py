@@ -14,8 +14,10 @@ Inside the engine numbers are SI floats; :func:`to_si` converts a Quantity, a st
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -62,7 +64,27 @@ warnings.filterwarnings("ignore", message="The given format spec does not contai
 Q_ = ureg.Quantity
 Quantity = ureg.Quantity
 
+# "<number> <unit expression>": the shape of every catalog value. Parsed here as number plus a
+# cached Unit, ~30x faster than pint's general expression evaluator (which is the fallback).
+_SIMPLE = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+                     r"\s*([A-Za-zµ_][\w/*^. µ]*?)\s*$")
 
+
+@functools.lru_cache(maxsize=512)
+def _unit(text: str) -> pint.Unit:
+    return ureg.Unit(text)
+
+
+def _parse_text(text: str) -> pint.Quantity:
+    match = _SIMPLE.fullmatch(text)
+    if match:
+        number, unit = match.groups()
+        try:
+            magnitude = int(number) if number.lstrip("+-").isdigit() else float(number)
+            return Q_(magnitude, _unit(unit))
+        except (pint.UndefinedUnitError, pint.DefinitionSyntaxError, ValueError, TypeError):
+            pass  # let the general parser produce its own error or reading
+    return Q_(text)
 
 def parse_quantity(value: object) -> pint.Quantity:
     """Return ``value`` as a Quantity of this registry (accepts Quantity or ``"3.35 TB/s"``)."""
@@ -71,7 +93,7 @@ def parse_quantity(value: object) -> pint.Quantity:
     if isinstance(value, pint.Quantity):  # from another registry: re-home it
         return Q_(value.magnitude, str(value.units))
     if isinstance(value, str):
-        return Q_(value)
+        return _parse_text(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return Q_(value)
     raise TypeError(f"expected a quantity or a string such as '3.35 TB/s', got {value!r}")
