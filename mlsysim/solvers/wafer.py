@@ -11,7 +11,9 @@ SRAM (activations and KV cache live there), through the one combinator:
   the batch. The optimal batch is the smallest that reaches the best feasible throughput:
   min(⌈B*⌉, SRAM ceiling), with the limiting wall named.
 * **Weights-resident** — weights stay in SRAM, across as many wafers as they need (layers split
-  evenly, pipelined wafer to wafer). A token crosses every layer's region of the wafer
+  evenly, wafer to wafer). One batch is in flight: throughput is batch / step latency; with
+  several wafers a pipelined schedule could keep up to ``wafers`` batches in flight, which this
+  model does not claim. A token crosses every layer's region of the wafer
   (``wafer.layer_latency`` per layer, scaled with the square root of the layer's bytes: the
   linear size of the region it occupies) and every wafer boundary (``wafer.hop_latency`` plus its
   activations over the I/O link). No weights cross the injection link.
@@ -231,8 +233,9 @@ def solve_weights_resident(model, hardware, seq_len=None, batch_size=1, precisio
     plan = replace(plan, footprint=per_wafer)
     crossing = float(plan.latency[plan.index("layer_crossing")])
     notes = (f"Weights resident in on-wafer SRAM across {n} wafer{'s' if n > 1 else ''}, "
-             f"layers split evenly and pipelined; each layer takes {crossing * 1e6:.3g} µs to "
-             "cross its region of the wafer (a reasoned figure: see the catalog note).",)
+             "layers split evenly, one batch in flight (no pipelining across wafers); each "
+             f"layer takes {crossing * 1e6:.3g} µs to cross its region of the wafer (a reasoned "
+             "figure: see the catalog note).",)
     return result_from(plan, times, rates, hw, args, capacity=hw.si.sram_capacity,
                        devices=n, label=hw.name, notes=notes)
 
