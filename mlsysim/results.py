@@ -54,8 +54,10 @@ class Rendered:
 class OperatorTable:
     """The operators of one step: name, kind, count, FLOPs, bytes, time and what binds each.
 
-    FLOPs, bytes and time are per step (all ``count`` instances). Iterate for row dicts;
-    ``to_pandas()`` gives a DataFrame when pandas is installed."""
+    FLOPs, bytes and times are per step (all ``count`` instances), times in seconds. Besides the
+    operator's time, each row carries its four bills (``compute_s``, ``memory_s``, ``link_s``,
+    ``launch_s``) so a reader can see how close a kernel is to flipping sides. Iterate for row
+    dicts; ``to_pandas()`` gives a DataFrame when pandas is installed."""
 
     names: tuple[str, ...]
     kinds: tuple[str, ...]
@@ -64,15 +66,21 @@ class OperatorTable:
     bytes: tuple[float, ...]
     seconds: tuple[float, ...]
     bound: tuple[str, ...]
+    compute_s: tuple[float, ...]
+    memory_s: tuple[float, ...]
+    link_s: tuple[float, ...]
+    launch_s: tuple[float, ...]
 
-    COLUMNS = ("name", "kind", "count", "flops", "bytes", "time_s", "bound")
+    COLUMNS = ("name", "kind", "count", "flops", "bytes", "time_s", "bound",
+               "compute_s", "memory_s", "link_s", "launch_s")
 
     def __len__(self) -> int:
         return len(self.names)
 
     def __iter__(self):
         for row in zip(self.names, self.kinds, self.count, self.flops, self.bytes,
-                       self.seconds, self.bound, strict=True):
+                       self.seconds, self.bound, self.compute_s, self.memory_s, self.link_s,
+                       self.launch_s, strict=True):
             yield dict(zip(self.COLUMNS, row, strict=True))
 
     def __getitem__(self, name: str) -> dict:
@@ -93,7 +101,11 @@ class OperatorTable:
         return sorted(self, key=lambda r: -r["time_s"])[:top]
 
     def to_pandas(self):
-        import pandas as pd  # optional dependency
+        try:
+            import pandas as pd  # optional dependency
+        except ImportError:
+            raise ImportError("OperatorTable.to_pandas() needs pandas (pip install pandas); "
+                              "rows() gives the same data as a list of dicts") from None
         return pd.DataFrame(self.rows(), columns=list(self.COLUMNS))
 
     def to_dict(self) -> list[dict]:
@@ -126,13 +138,19 @@ def operator_table(plan, times) -> OperatorTable:
     from .physics.combine import operator_bound
     count = plan.count
     bound = operator_bound(times.t_compute, times.t_memory, times.t_link, times.t_launch)
+
+    def per_step(values) -> tuple[float, ...]:
+        return tuple(float(x) for x in count * values)
+
     return OperatorTable(
         names=plan.names, kinds=tuple(str(k) for k in plan.kinds),
         count=tuple(float(c) for c in count),
         flops=tuple(float(x) for x in count * plan.flops),
         bytes=tuple(float(x) for x in count * plan.bytes),
-        seconds=tuple(float(x) for x in count * times.t_operator),
-        bound=tuple(str(b) for b in bound))
+        seconds=per_step(times.t_operator),
+        bound=tuple(str(b) for b in bound),
+        compute_s=per_step(times.t_compute), memory_s=per_step(times.t_memory),
+        link_s=per_step(times.t_link), launch_s=per_step(times.t_launch))
 
 
 # -- the engine's result ---------------------------------------------------------------------

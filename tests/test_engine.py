@@ -90,6 +90,23 @@ def test_operator_time_is_the_combinator_by_hand():
     assert row["time_s"] == pytest.approx(32 * (per + launch), rel=1e-12)
     assert row["bound"] == ("Compute" if row["flops"] / (peak * eta_c) > row["bytes"] / bw
                             else "Memory")
+    assert row["compute_s"] == pytest.approx(row["flops"] / (peak * eta_c), rel=1e-12)
+    assert row["memory_s"] == pytest.approx(row["bytes"] / bw, rel=1e-12)
+    assert row["launch_s"] == pytest.approx(32 * launch, rel=1e-12)
+    assert row["link_s"] == 0.0
+
+
+def test_operator_bills_rebuild_each_operator_time():
+    """time = max(compute bill, memory bill) + link + launch for every row, tensor-parallel too."""
+    node = mlsysim.Systems.Nodes.DGX_H100
+    for r in (Engine.solve(L8, H100, batch_size=64), Engine.solve(L8, H100, phase="prefill"),
+              mlsysim.TensorParallelModel().solve(L8, node, tp=8, batch_size=16)):
+        links = 0.0
+        for row in r.operators:
+            rebuilt = max(row["compute_s"], row["memory_s"]) + row["link_s"] + row["launch_s"]
+            assert row["time_s"] == pytest.approx(rebuilt, rel=1e-12, abs=1e-18), row["name"]
+            links += row["link_s"]
+        assert (links > 0) == (r.devices > 1)
 
 
 def test_bottleneck_is_the_largest_share():
