@@ -44,11 +44,10 @@ def sig(x: float, digits: int = 3) -> str:
 
 
 def _pick_prefix(value: float, prefixes: list[str], base: int = 1000) -> tuple[float, str]:
-    """Largest prefix that keeps the (3-s.f.-rounded) magnitude at or above 1."""
-    value = float(f"{value:.3g}")
+    """Largest prefix that keeps the (3-s.f.-rounded) scaled magnitude at or above 1."""
     best = prefixes[0]
     for p in prefixes:
-        if abs(value) >= base ** (_EXPONENT[p] // 3):
+        if float(f"{abs(value) / base ** (_EXPONENT[p] // 3):.3g}") >= 1:
             best = p
     return value / base ** (_EXPONENT[best] // 3), best
 

@@ -13,6 +13,8 @@ from mlsysim.units import Q_
     (Q_(989.4e12, "flop/s"), "989 TFLOP/s"), (Q_(70.6e9, "param"), "70.6 Gparam"),
     (Q_(540e-6, "s"), "540 µs"), (Q_(999.96, "GB"), "1.00 TB"), (Q_(32, "GiB"), "32.0 GiB"),
     (Q_(3 * 86400, "s"), "3.00 days"), (Q_(0.5, "W"), "500 mW"),
+    # exactly one binary prefix step: 2**30 B is 1 GiB, not "1,020 MiB"
+    (Q_(1, "GiB"), "1.00 GiB"), (Q_(1024, "MiB"), "1.00 GiB"), (Q_(0.5, "GiB"), "512 MiB"),
 ])
 def test_quantity_formatter(q, text):
     assert format_quantity(q) == text
