@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="per-operator engine (default) or the one-number roofline")
     ev.add_argument("--wafers", type=_positive_int, default=None,
                     help="wafer-scale only: hold the weights in the SRAM of this many wafers")
+    ev.add_argument("--in-flight", type=_positive_int, default=None,
+                    help="wafer-scale only: batches pipelined through the wafers at once")
     ev.add_argument("--operators", action="store_true", help="also print the operator table")
 
     se = sub.add_parser("sensitivity", help="elasticity of latency to each hardware parameter")
@@ -107,8 +109,9 @@ def _eval(args) -> object:
     common = dict(batch_size=args.batch_size, precision=args.precision, seq_len=args.seq_len,
                   phase=args.phase, efficiency=args.efficiency)
     quant = dict(weight_precision=args.weight_precision, kv_precision=args.kv_precision)
-    if args.wafers is not None and kind != WAFER:
-        raise ValueError(f"--wafers applies to a wafer-scale device, not to {hw.name}")
+    for flag, value in (("--wafers", args.wafers), ("--in-flight", args.in_flight)):
+        if value is not None and kind != WAFER:
+            raise ValueError(f"{flag} applies to a wafer-scale device, not to {hw.name}")
     if kind == NODE:
         if args.training:
             raise ValueError("--training on a node is not modelled yet; give one device")
@@ -121,8 +124,10 @@ def _eval(args) -> object:
             raise ValueError("--weight-precision/--kv-precision are not modelled on wafers")
         step = workload_args(model, args.batch_size, args.seq_len, args.phase or "decode",
                              args.precision)
-        if args.wafers is not None or wafers_needed(step, hw) == 1:
-            return WaferResidentModel().solve(model, hw, wafers=args.wafers, **common)
+        resident = args.wafers is not None or args.in_flight is not None
+        if resident or wafers_needed(step, hw) == 1:
+            return WaferResidentModel().solve(model, hw, wafers=args.wafers,
+                                              in_flight=args.in_flight or 1, **common)
         return WeightStreamingModel().solve(model=model, hardware=hw, **common)
     return Engine.solve(model, hw, is_training=args.training, cost_model=args.cost_model,
                         **common, **quant)

@@ -192,6 +192,14 @@ class PerformanceResult(Rendered):
     steps: tuple = ()  # (plan, times) of a per-operator solve: the operator table, lazily
     cost_model: str = "per-operator"
     notes: tuple[str, ...] = field(default=())
+    in_flight: int = 1  # steps pipelined through the devices at once (wafer pipelines)
+    interval_s: float | None = None  # time between completed steps when in_flight > 1
+
+    @property
+    def step_interval_s(self) -> float:
+        """Seconds between completed steps in steady state: the latency unless several steps
+        are pipelined through the devices."""
+        return self.latency_s if self.interval_s is None else self.interval_s
 
     @property
     def operators(self) -> OperatorTable | None:
@@ -232,8 +240,8 @@ class PerformanceResult(Rendered):
 
     @property
     def throughput(self):
-        """Tokens (or samples) per second processed by the step."""
-        return Q_(self.units_per_step / self.latency_s, f"{self.unit}/s")
+        """Tokens (or samples) per second: a step's units over the time between steps."""
+        return Q_(self.units_per_step / self.step_interval_s, f"{self.unit}/s")
 
     @property
     def arithmetic_intensity(self):
@@ -251,12 +259,13 @@ class PerformanceResult(Rendered):
     @property
     def mfu(self) -> float:
         """Model FLOPs utilisation: achieved FLOP/s over the devices' dense peak."""
-        return self.flops / self.latency_s / (self.peak_flops_si * self.devices)
+        return self.flops / self.step_interval_s / (self.peak_flops_si * self.devices)
 
     @property
     def energy(self):
-        """Energy of one step at board power (TDP × latency × devices): an upper estimate."""
-        return Q_(self.tdp_w * self.latency_s * self.devices, "J")
+        """Energy of one step at board power (TDP × time between steps × devices): an upper
+        estimate."""
+        return Q_(self.tdp_w * self.step_interval_s * self.devices, "J")
 
     @property
     def total_flops(self):
@@ -283,6 +292,9 @@ class PerformanceResult(Rendered):
         label = "Latency" if self.feasible else "Latency (as if it fit)"
         rows = [(label, self.latency), ("Bottleneck", str(self.bottleneck)),
                 ("Throughput", self.throughput)]
+        if self.in_flight > 1:
+            rows.append(("Steps in flight", f"{self.in_flight} (one completes every "
+                                            f"{_fmt_s(self.step_interval_s)})"))
         shares = self.time_by_resource
         for name in ("Compute", "Memory", "Communication", "Overhead"):
             if shares.get(name, 0.0) > 5e-4 * self.latency_s:
@@ -318,7 +330,8 @@ class PerformanceResult(Rendered):
             "throughput": self.throughput, "arithmetic_intensity": self.arithmetic_intensity,
             "memory_footprint": self.memory_footprint, "mfu": self.mfu, "energy": self.energy,
             "efficiency_compute": self.eta_compute, "efficiency_memory": self.eta_memory,
-            "cost_model": self.cost_model,
+            "cost_model": self.cost_model, "in_flight": self.in_flight,
+            "step_interval": Q_(self.step_interval_s, "s"),
             "operators": self.operators.rows() if self.operators is not None else [],
         }
 

@@ -31,6 +31,15 @@ def test_eval_wafer_uses_weight_streaming(capsys):
     assert "weight streaming" in capsys.readouterr().out
 
 
+def test_eval_pipelines_batches_through_resident_wafers(capsys):
+    assert main(["eval", "Llama3_70B", "Cerebras_CS3", "--in-flight", "4", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["devices"] == 4 and data["in_flight"] == 4
+    assert data["step_interval"]["value"] < data["latency"]["value"]
+    assert main(["eval", "Llama3_8B", "H100", "--in-flight", "2"]) == 2
+    assert "--in-flight applies to a wafer-scale device" in capsys.readouterr().err
+
+
 def test_eval_on_a_node_uses_tensor_parallelism(capsys):
     assert main(["eval", "GPT3", "DGX_H100", "--tp", "8"]) == 0
     out = capsys.readouterr().out

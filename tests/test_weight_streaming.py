@@ -129,3 +129,40 @@ def test_weights_resident_mode_keeps_weights_off_the_injection_link():
     # streaming the same 70B model through one wafer is far slower than holding it in SRAM
     streamed = WS.solve(model=L70, hardware=CS3, seq_len=256)
     assert streamed.step_latency_s > 10 * four.latency_s
+
+
+def test_pipelined_wafers_keep_latency_and_multiply_throughput_up_to_the_busiest_wafer():
+    """70B on 4 wafers (20 layers each): with k batches in flight a token still takes the whole
+    step L, each wafer holds k batches' KV cache for its layers, and a batch completes every
+    max(L / k, busiest wafer) where the busiest wafer spends (L - 3 hops) / 4 + one hop."""
+    resident = mlsysim.WaferResidentModel()
+    one = resident.solve("Llama3_70B", CS3, seq_len=2048, batch_size=4)
+    latency, hop = one.latency_s, one.operators["wafer_hop"]["time_s"] / 3
+    assert one.devices == 4 and one.step_interval_s == latency
+    kv = dict(one.footprint_parts)["kv_cache"]
+    for k in (2, 4):
+        r = resident.solve("Llama3_70B", CS3, seq_len=2048, batch_size=4, in_flight=k)
+        assert r.devices == 4 and r.latency_s == pytest.approx(latency, rel=1e-12)
+        busiest = (latency - 3 * hop) / 4 + hop
+        assert r.step_interval_s == pytest.approx(max(latency / k, busiest), rel=1e-12)
+        assert r.throughput.magnitude == pytest.approx(
+            4 / r.step_interval_s, rel=1e-12)
+        assert dict(r.footprint_parts)["kv_cache"] == pytest.approx(k * kv, rel=1e-12)
+        assert r.throughput.magnitude <= k * one.throughput.magnitude * (1 + 1e-12)
+    full = resident.solve("Llama3_70B", CS3, seq_len=2048, batch_size=4, in_flight=4)
+    assert full.step_interval_s == pytest.approx((latency + hop) / 4, rel=1e-12)
+    assert full.energy.magnitude < one.energy.magnitude
+
+
+def test_pipeline_depth_is_validated_and_sizes_the_wafer_count():
+    resident = mlsysim.WaferResidentModel()
+    with pytest.raises(ValueError, match=r"in_flight=5: a pipeline over 4 wafers keeps 1 to 4"):
+        resident.solve("Llama3_70B", CS3, wafers=4, in_flight=5)
+    with pytest.raises(ValueError, match="in_flight"):
+        resident.solve("Llama3_70B", CS3, in_flight=0)
+    # a long context: holding the KV cache of more batches needs more wafers (or no more)
+    counts = [resident.solve("Llama3_70B", CS3, seq_len=8192, batch_size=16,
+                             in_flight=k).devices for k in (1, 4, 8)]
+    assert counts == sorted(counts) and counts[-1] > counts[0]
+    # without a wafer count, a deeper pipeline gets at least one wafer per batch in flight
+    assert resident.solve("Llama3_8B", CS3, seq_len=256, in_flight=2).devices == 2

@@ -11,12 +11,14 @@ SRAM (activations and KV cache live there), through the one combinator:
   the batch. The optimal batch is the smallest that reaches the best feasible throughput:
   min(⌈B*⌉, SRAM ceiling), with the limiting wall named.
 * **Weights-resident** — weights stay in SRAM, across as many wafers as they need (layers split
-  evenly, wafer to wafer). One batch is in flight: throughput is batch / step latency; with
-  several wafers a pipelined schedule could keep up to ``wafers`` batches in flight, which this
-  model does not claim. A token crosses every layer's region of the wafer
-  (``wafer.layer_latency`` per layer, scaled with the square root of the layer's bytes: the
-  linear size of the region it occupies) and every wafer boundary (``wafer.hop_latency`` plus its
-  activations over the I/O link). No weights cross the injection link.
+  evenly, wafer to wafer). By default one batch is in flight: throughput is batch / latency.
+  ``in_flight=k`` (at most the number of wafers) pipelines k batches through the wafers: each
+  wafer holds the KV cache of all k for its layers, a token's latency is unchanged, and a batch
+  completes every max(latency / k, busiest wafer's time). A token crosses every layer's region
+  of the wafer (``wafer.layer_latency`` per layer, scaled with the square root of the layer's
+  bytes: the linear size of the region it occupies) and every wafer boundary
+  (``wafer.hop_latency`` plus its activations over the I/O link).
+  No weights cross the injection link.
 """
 
 from __future__ import annotations
@@ -171,12 +173,12 @@ def solve_weight_streaming(model, hardware, seq_len=None, batch_size=1, precisio
         steps=(plan, times), notes=tuple(notes))
 
 
-def wafers_needed(args, hw) -> int:
+def wafers_needed(args, hw, in_flight: int = 1) -> int:
     """Wafers whose SRAM holds the weights once each wafer's share of the KV cache and
-    activations is set aside (at least 1)."""
+    activations of ``in_flight`` batches is set aside (at least 1)."""
     plan = build_plan(args)
     weights = plan.footprint["weights"]
-    working = plan.footprint["kv_cache"] + plan.footprint["activations"]
+    working = (plan.footprint["kv_cache"] + plan.footprint["activations"]) * in_flight
     sram = hw.si.sram_capacity
     for wafers in range(1, args.model.layers + 1):
         if weights / wafers + working / wafers <= sram:
@@ -214,30 +216,55 @@ def resident_plan(args, hw, wafers: int, layer_latency: float | None = None) -> 
 
 
 def solve_weights_resident(model, hardware, seq_len=None, batch_size=1, precision="fp16",
-                           phase="decode", efficiency=None, wafers=None, layer_latency=None):
-    """A step with the weights resident in the SRAM of ``wafers`` wafers (enough by default)."""
+                           phase="decode", efficiency=None, wafers=None, layer_latency=None,
+                           in_flight=1):
+    """A step with the weights resident in the SRAM of ``wafers`` wafers (by default enough for
+    the weights and ``in_flight`` batches' KV cache, and at least ``in_flight``), with
+    ``in_flight`` batches pipelined through them (see the module docstring)."""
     hw = wafer_device(hardware)
     args = _transformer_args(model, batch_size, seq_len, phase, precision)
     inputs.peak_for(hw, args.precision.compute)
-    n = wafers_needed(args, hw) if wafers is None else inputs.positive_int("wafers", wafers)
+    k = inputs.positive_int("in_flight", in_flight)
+    if wafers is None:  # enough SRAM for k batches, and a wafer per pipeline stage
+        n = max(wafers_needed(args, hw, k), k)
+    else:
+        n = inputs.positive_int("wafers", wafers)
     if n > args.model.layers:
         raise ValueError(f"wafers={n} exceeds {args.model.name}'s {args.model.layers} layers "
                          "(each wafer holds whole layers)")
+    if k > n:
+        raise ValueError(f"in_flight={k}: a pipeline over {n} wafer{'s' if n > 1 else ''} "
+                         f"keeps 1 to {n} batches in flight")
     crossing = None if layer_latency is None else inputs.seconds("layer_latency",
                                                                  layer_latency, allow_zero=True)
     plan = resident_plan(args, hw, n, crossing)
     rates = replace(device_rates(hw, args.precision, inputs.efficiencies(efficiency)),
                     transfer_bandwidth=hw.si.injection_bandwidth)
     times = evaluate(plan, rates)
-    per_wafer = {k: v / n for k, v in plan.footprint.items()}
-    plan = replace(plan, footprint=per_wafer)
+    latency = float(times.latency)
+    per_wafer = {key: v / n if key in ("weights", "optimizer") else v * k / n
+                 for key, v in plan.footprint.items()}
     crossing = float(plan.latency[plan.index("layer_crossing")])
-    notes = (f"Weights resident in on-wafer SRAM across {n} wafer{'s' if n > 1 else ''}, "
-             "layers split evenly, one batch in flight (no pipelining across wafers); each "
-             f"layer takes {crossing * 1e6:.3g} µs to cross its region of the wafer (a reasoned "
-             "figure: see the catalog note).",)
-    return result_from(plan, times, rates, hw, args, capacity=hw.si.sram_capacity,
-                       devices=n, label=hw.name, notes=notes)
+    notes = [f"Weights resident in on-wafer SRAM across {n} wafer{'s' if n > 1 else ''}, "
+             "layers split evenly; each layer takes "
+             f"{crossing * 1e6:.3g} µs to cross its region of the wafer (a reasoned figure: "
+             "see the catalog note)."]
+    interval = None
+    if k > 1:
+        hops = float(times.t_operator[plan.index("wafer_hop")])
+        layers = args.model.layers
+        busiest = (latency - hops * (n - 1)) * math.ceil(layers / n) / layers + hops
+        interval = max(latency / k, busiest)
+        notes.append(f"{k} batches pipelined through the wafers: one completes every "
+                     f"{interval * 1e3:.3g} ms (the busiest wafer's share of a step is "
+                     f"{busiest * 1e3:.3g} ms); each token still takes the full step.")
+    else:
+        notes.append("One batch in flight: throughput is batch / latency (in_flight pipelines "
+                     "more batches through the wafers).")
+    plan = replace(plan, footprint=per_wafer)
+    result = result_from(plan, times, rates, hw, args, capacity=hw.si.sram_capacity,
+                         devices=n, label=hw.name, notes=tuple(notes))
+    return replace(result, in_flight=k, interval_s=interval) if k > 1 else result
 
 
 class WeightStreamingModel:
@@ -254,8 +281,8 @@ class WaferResidentModel:
     """Weights-resident inference on one or more wafer-scale devices."""
 
     def solve(self, model, hardware, seq_len=None, batch_size=1, precision="fp16",
-              phase="decode", efficiency=None, wafers=None, layer_latency=None):
+              phase="decode", efficiency=None, wafers=None, layer_latency=None, in_flight=1):
         """See :func:`solve_weights_resident`."""
         return solve_weights_resident(model, hardware, seq_len, batch_size, precision, phase,
-                                      efficiency, wafers, layer_latency)
+                                      efficiency, wafers, layer_latency, in_flight)
 
