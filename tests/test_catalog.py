@@ -105,9 +105,33 @@ def test_every_device_is_calibrated(hw):
 
 
 def test_every_node_link_names_its_collective_algorithms():
+    """No node's small all-reduce is free: every collective line has a fixed step latency."""
     for node in mlsysim.Systems.Nodes:
         assert node.intra_link is not None and node.intra_link.collectives is not None, node.key
         assert node.intra_link.collectives.lines
+        _, lines = node.intra_link.si
+        assert all(latency > 0 for _, latency, _ in lines), node.key
+
+
+def test_a_fleet_naming_an_unknown_node_is_a_catalog_error_naming_the_file(tmp_path,
+                                                                          monkeypatch):
+    """Used to recurse forever through the registry being built."""
+    import mlsysim.catalog as catalog
+    systems = tmp_path / "systems"
+    systems.mkdir()
+    (systems / "DGX_H100.yaml").write_text(
+        (catalog.CATALOG_DIR / "systems" / "DGX_H100.yaml").read_text())
+    (systems / "Typo_Cluster.yaml").write_text(
+        "name: typo\nnode: DGX_H10\ncount: {value: 2, source: nvidia-dgx-h100-user-guide}\n"
+        "fabric: {name: x, bandwidth: {value: 1 GB/s, source: nvidia-dgx-h100-user-guide}}\n")
+    real = catalog.iter_files
+    monkeypatch.setattr(catalog, "iter_files",
+                        lambda kind: sorted(systems.glob("*.yaml")) if kind == "systems"
+                        else real(kind))
+    monkeypatch.setattr(catalog, "_rel", lambda p: f"catalog/systems/{p.name}")
+    with pytest.raises(mlsysim.CatalogError,
+                       match=r"Typo_Cluster\.yaml: node: unknown node 'DGX_H10'.*DGX_H100"):
+        catalog._load_systems()
 
 
 def test_wafer_scale_devices_have_wafer_fields():
