@@ -44,6 +44,13 @@ class TableData:
     highlight: frozenset = field(default_factory=frozenset)
 
 
+@dataclass(frozen=True)
+class Heading:
+    """A heading between the outputs of one cell."""
+
+    text: str
+
+
 def register(fmt: str, kind: type):
     """Decorator: ``@register("html", Report)`` makes the function render that kind."""
     def wrap(fn):
@@ -137,8 +144,8 @@ def _report_html(r: Report) -> str:
                      f"<em>{html.escape(INFEASIBLE_NOTE.capitalize())}.</em></p>")
     body = "".join(f"<tr><th scope=row>{html.escape(k)}</th><td>{_esc(v)}</td></tr>"
                    for k, v in r.rows)
-    parts.append(f'<table class="mlsysim-table mlsysim-info"><caption>'
-                 f"{html.escape(r.title)}</caption><tbody>{body}</tbody></table>")
+    cap = f"<caption>{html.escape(r.title)}</caption>" if r.title else ""
+    parts.append(f'<table class="mlsysim-table mlsysim-info">{cap}<tbody>{body}</tbody></table>')
     parts += [_table_html(t) for t in r.tables]
     if r.notes:
         items = "".join(f"<li>{html.escape(n)}</li>" for n in r.notes)
@@ -149,7 +156,7 @@ def _report_html(r: Report) -> str:
 
 @register("text", Report)
 def _report_text(r: Report) -> str:
-    lines = [r.title]
+    lines = [r.title] if r.title else []
     if not r.feasible:
         lines.append(f"!! INFEASIBLE: {'; '.join(r.trace) or 'does not fit'}")
         lines.append(f"!! ({INFEASIBLE_NOTE})")
@@ -165,7 +172,29 @@ def _report_markdown(r: Report) -> str:
     warn = ("" if r.feasible else
             f"**INFEASIBLE**: {'; '.join(r.trace)} ({INFEASIBLE_NOTE}).\n\n")
     rows = "\n".join(f"| {k} | {_cell(v)} |" for k, v in r.rows)
-    return f"{warn}**{r.title}**\n\n| | |\n|---|---|\n{rows}\n"
+    title = f"**{r.title}**\n\n" if r.title else ""
+    return f"{warn}{title}| | |\n|---|---|\n{rows}\n"
+
+
+# -- headings --------------------------------------------------------------------------------
+@register("html", Heading)
+def _heading_html(h: Heading) -> str:
+    return f'<p class="mlsysim-banner"><strong>{html.escape(h.text)}</strong></p>'
+
+
+@register("text", Heading)
+def _heading_text(h: Heading) -> str:
+    return f"== {h.text} =="
+
+
+@register("markdown", Heading)
+def _heading_markdown(h: Heading) -> str:
+    return f"**{h.text}**\n"
+
+
+@register("json", Heading)
+def _heading_json(h: Heading) -> str:
+    return dumps({"heading": h.text})
 
 
 # -- JSON ------------------------------------------------------------------------------------

@@ -1,18 +1,20 @@
 """Display helpers for pages, notebooks and terminals: ``table``, ``info``, ``banner``.
 
-Each returns an object that renders as an HTML table in Jupyter/Quarto (``_repr_html_``) and as
-aligned text in a terminal (``str``). Inside IPython the object is also displayed at once, so
-several calls in one cell all appear, in order; a call that ends a cell is not shown twice.
+Each returns an object that describes itself as data (``report()``) and renders through the
+one renderer registry (:mod:`mlsysim.render`): an HTML table in Jupyter/Quarto
+(``_repr_html_``), aligned text in a terminal (``str``). Inside IPython the object is also
+displayed at once, so several calls in one cell all appear, in order; a call that ends a cell
+is not shown twice.
 Values go through one formatter: quantities to 3 significant figures with a sensible prefix.
 """
 
 from __future__ import annotations
 
-import html
 import sys
 from collections.abc import Sequence
 
 from .formatting import format_value
+from .render import Heading, Report, TableData, render
 
 __all__ = ["Banner", "Info", "Table", "banner", "info", "table"]
 
@@ -43,6 +45,12 @@ class _Shown:
 
         publish_display_data({"text/plain": str(self), "text/html": self._repr_html_()})
 
+    def _repr_html_(self) -> str:
+        return render(self, "html")
+
+    def __str__(self) -> str:
+        return render(self, "text")
+
     def __repr__(self) -> str:
         return str(self)
 
@@ -61,32 +69,9 @@ class Table(_Shown):
                                  f"{len(self.headers)}")
         self.title, self.caption, self.highlight = title, caption, set(highlight)
 
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.headers)
-        body = []
-        for i, row in enumerate(self.rows):
-            cls = ' class="mlsysim-warn"' if i in self.highlight else ""
-            cells = "".join(
-                f'<td{" class=num" if _numeric(c) else ""}>{html.escape(c)}</td>' for c in row)
-            body.append(f"<tr{cls}>{cells}</tr>")
-        caption = self.caption or self.title
-        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-        return (f'<table class="mlsysim-table">{cap}<thead><tr>{head}</tr></thead>'
-                f"<tbody>{''.join(body)}</tbody></table>")
-
-    def __str__(self) -> str:
-        widths = [max(len(h), *(len(r[i]) for r in self.rows)) if self.rows else len(h)
-                  for i, h in enumerate(self.headers)]
-        lines = []
-        if self.title or self.caption:
-            lines.append(self.title or self.caption)
-        lines.append("  ".join(h.ljust(w) for h, w in zip(self.headers, widths, strict=True)))
-        lines.append("  ".join("-" * w for w in widths))
-        for i, row in enumerate(self.rows):
-            cells = [c.rjust(w) if _numeric(c) else c.ljust(w)
-                     for c, w in zip(row, widths, strict=True)]
-            lines.append("  ".join(cells).rstrip() + ("  <-- !" if i in self.highlight else ""))
-        return "\n".join(lines)
+    def report(self) -> TableData:
+        return TableData(tuple(self.headers), tuple(map(tuple, self.rows)),
+                         self.caption or self.title, frozenset(self.highlight))
 
 
 class Info(_Shown):
@@ -96,17 +81,8 @@ class Info(_Shown):
         self.title = title
         self.fields = [(k.replace("_", " "), format_value(v)) for k, v in fields.items()]
 
-    def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th scope=row>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                       for k, v in self.fields)
-        cap = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
-        return f'<table class="mlsysim-table mlsysim-info">{cap}<tbody>{rows}</tbody></table>'
-
-    def __str__(self) -> str:
-        width = max((len(k) for k, _ in self.fields), default=0)
-        lines = [self.title] if self.title else []
-        lines += [f"  {k.ljust(width)}  {v}" for k, v in self.fields]
-        return "\n".join(lines)
+    def report(self) -> Report:
+        return Report(self.title or "", tuple(self.fields))
 
 
 class Banner(_Shown):
@@ -115,16 +91,8 @@ class Banner(_Shown):
     def __init__(self, text: str):
         self.text = str(text)
 
-    def _repr_html_(self) -> str:
-        return f'<p class="mlsysim-banner"><strong>{html.escape(self.text)}</strong></p>'
-
-    def __str__(self) -> str:
-        return f"== {self.text} =="
-
-
-def _numeric(cell: str) -> bool:
-    head = cell.lstrip("+-−")[:1]
-    return head.isdigit()
+    def report(self) -> Heading:
+        return Heading(self.text)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, title: str | None = None,

@@ -53,3 +53,31 @@ def test_infeasible_result_is_unmissable_in_every_rendering():
     assert "INFEASIBLE" in r._repr_html_() and 'role="alert"' in r._repr_html_()
     assert str(r).splitlines()[1].startswith("!! INFEASIBLE")
     assert "INFEASIBLE" in r._repr_markdown_()
+
+
+def test_display_helpers_and_results_share_one_renderer_registry():
+    """A format registered once serves page tables, info boxes, headings and engine results."""
+    from mlsysim import render
+
+    t = table(["Batch", "Latency"], [[1, Q_(2e-3, "s")]], title="T")
+    r = mlsysim.Engine.solve("Llama3_8B", "H100")
+    assert t._repr_html_() == render.render(t.report(), "html")
+    assert str(info("GPU", Bandwidth=Q_(3.35, "TB/s"))) == render.render(
+        render.Report("GPU", (("Bandwidth", "3.35 TB/s"),)), "text")
+    assert str(banner("Decode")) == "== Decode =="
+
+    calls = []
+
+    @render.register("csv", render.TableData)
+    def _csv(data):
+        calls.append(data)
+        return "\n".join(",".join(map(str, row)) for row in (data.headers, *data.rows))
+
+    try:
+        assert render.render(t, "csv") == "Batch,Latency\n1,2.00 ms"
+        assert render.render(r.operators, "csv").splitlines()[0].startswith("Operator,Kind")
+        assert len(calls) == 2
+        with pytest.raises(ValueError, match="no 'csv' renderer for Report; formats: html"):
+            render.render(r, "csv")
+    finally:
+        render._RENDERERS.pop(("csv", render.TableData))
