@@ -46,8 +46,10 @@ def sig(x: float, digits: int = 3) -> str:
 def _pick_prefix(value: float, prefixes: list[str], base: int = 1000) -> tuple[float, str]:
     """Largest prefix that keeps the (3-s.f.-rounded) scaled magnitude at or above 1."""
     best = prefixes[0]
+    size = abs(value)
     for p in prefixes:
-        if float(f"{abs(value) / base ** (_EXPONENT[p] // 3):.3g}") >= 1:
+        scaled = size / base ** (_EXPONENT[p] // 3)
+        if scaled >= 1 or (scaled >= 0.995 and float(f"{scaled:.3g}") >= 1):
             best = p
     return value / base ** (_EXPONENT[best] // 3), best
 

@@ -93,9 +93,13 @@ class Registry(Namespace):
     """A namespace of every entry, plus one sub-namespace per group (tier or category)."""
 
     def __init__(self, label: str, kind: str, loader: Callable[[], dict[str, Any]],
-                 groups: dict[str, Callable[[Any], bool]]):
+                 groups: dict[str, Callable[[Any], bool]],
+                 one: Callable[[str], Any | None] | None = None):
         self._cache: dict[str, Any] | None = None
         self._loader = loader
+        # ``one(key)`` loads a single entry by its exact key (None if there is no such file), so
+        # ``Hardware.get("H100")`` need not read the whole catalog; the full load reuses it.
+        self._one, self._early = one, {}
         super().__init__(label, kind, self._load)
         self._groups = {
             attr: Namespace(f"{label}.{attr}", kind, self._group_loader(test))
@@ -104,8 +108,26 @@ class Registry(Namespace):
 
     def _load(self) -> dict[str, Any]:
         if self._cache is None:
-            self._cache = self._loader()
+            self._cache = {k: self._early.get(k, v) for k, v in self._loader().items()}
         return self._cache
+
+    def _exact(self, name: str) -> Any | None:
+        """The entry whose key is exactly ``name``, without the full load when possible."""
+        if self._cache is not None or self._one is None:
+            return None
+        if name not in self._early:
+            spec = self._one(name)
+            if spec is None:
+                return None
+            self._early[name] = spec
+        return self._early[name]
+
+    def get(self, name: str) -> Any:
+        if isinstance(name, str):
+            spec = self._exact(name)
+            if spec is not None:
+                return spec
+        return super().get(name)
 
     def _group_loader(self, test: Callable[[Any], bool]) -> Callable[[], dict[str, Any]]:
         cache: dict[str, Any] = {}
@@ -120,6 +142,10 @@ class Registry(Namespace):
         groups = self.__dict__.get("_groups", {})
         if name in groups:
             return groups[name]
+        if not name.startswith("_") and "_early" in self.__dict__:
+            spec = self._exact(name)
+            if spec is not None:
+                return spec
         return super().__getattr__(name)
 
     def __dir__(self) -> list[str]:

@@ -91,3 +91,18 @@ def test_import_is_lazy():
     code = ("import sys, mlsysim; assert 'pint' not in sys.modules, 'pint imported'; "
             "assert 'pydantic' not in sys.modules, 'pydantic imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_entry_loaded_alone_is_the_one_the_full_catalog_returns():
+    """Hardware.get("H100") reads one file; the full load later hands out the same object,
+    and the case-insensitive and alias lookups still work."""
+    from mlsysim.catalog import _load_hardware
+    from mlsysim.registry import Registry
+
+    reg = Registry("Hardware", "hardware", _load_hardware, {},
+                   one=mlsysim.catalog._one_hardware)
+    early = reg.get("H100")
+    assert reg._cache is None  # nothing else was read
+    assert reg.get("h100") is early and reg.H100 is early
+    assert [h for h in reg.all() if h.key == "H100"] == [early]
+    assert [h for h in reg.all() if h.key == "H100"][0] is early

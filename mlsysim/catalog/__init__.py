@@ -44,12 +44,19 @@ def resolve_link_references(link: dict, origin: str) -> dict:
 
 
 def _load_hardware() -> dict:
+    return {p.stem: _hardware_file(p) for p in iter_files("hardware")}
+
+
+def _hardware_file(p):
     from ..specs import HardwareSpec
-    out = {}
-    for p in iter_files("hardware"):
-        data = resolve_hardware_references(read_yaml(p), _rel(p))
-        out[p.stem] = build_spec(HardwareSpec, data, _rel(p), key=p.stem)
-    return out
+    data = resolve_hardware_references(read_yaml(p), _rel(p))
+    return build_spec(HardwareSpec, data, _rel(p), key=p.stem)
+
+
+def _one_hardware(key: str):
+    """One device by its exact file name (``H100``), or None."""
+    files = {p.stem: p for p in iter_files("hardware")}  # exact case, on any file system
+    return _hardware_file(files[key]) if key in files else None
 
 
 def _load_models() -> dict:
@@ -105,7 +112,8 @@ def _is(field: str, value: str):
 DeviceClasses = Registry("DeviceClasses", "device class", _load_device_classes, {})
 LinkClasses = Registry("LinkClasses", "link class", _load_link_classes, {})
 Hardware = Registry("Hardware", "hardware", _load_hardware,
-                    {attr: _is("tier", tier) for attr, tier in HARDWARE_TIERS.items()})
+                    {attr: _is("tier", tier) for attr, tier in HARDWARE_TIERS.items()},
+                    one=_one_hardware)
 Models = Registry("Models", "model", _load_models,
                   {attr: _is("category", c) for attr, c in MODEL_CATEGORIES.items()})
 Systems = Registry("Systems", "system", _load_systems,

@@ -145,7 +145,8 @@ def _link_times(plan: OperatorPlan, rates: DeviceRates):
     """α–β time of each collective or transfer operator (zero for kernels)."""
     out = None
     seen = {}  # (message, devices) → time, for the scalar plan's repeated collectives
-    for i, kind in enumerate(plan.kinds):
+    for i in plan.link_operators:
+        kind = plan.kinds[i]
         if kind == OpKind.COLLECTIVE:
             if rates.link_bandwidth <= 0:
                 raise ValueError(f"operator {plan.names[i]!r} is a collective but the "
@@ -157,15 +158,13 @@ def _link_times(plan: OperatorPlan, rates: DeviceRates):
                 t = allreduce_time(message, group, rates.link_bandwidth, rates.link_lines)
                 if key:
                     seen[key] = t
-        elif kind == OpKind.TRANSFER:
+        else:  # a transfer
             t = plan.latency[i] * rates.latency_scale
             if np.any(plan.message[i] > 0):
                 if rates.transfer_bandwidth <= 0:
                     raise ValueError(f"operator {plan.names[i]!r} is a transfer but the "
                                      "hardware has no link to run it over")
                 t = t + plan.message[i] / rates.transfer_bandwidth
-        else:
-            continue
         if out is None:
             out = np.zeros(plan.flops.shape)
         out[i] = t

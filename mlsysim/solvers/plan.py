@@ -147,6 +147,12 @@ class OperatorPlan:
         return _weighted(self.count, self.bytes)
 
     @cached_property
+    def link_operators(self) -> tuple[int, ...]:
+        """Indices of the collectives and transfers (the operators with a link time)."""
+        return tuple(i for i, k in enumerate(self.kinds)
+                     if k in (OpKind.COLLECTIVE, OpKind.TRANSFER))
+
+    @cached_property
     def kernels(self) -> float:
         """Kernel launches per step."""
         return float(self.count.sum())
