@@ -42,22 +42,16 @@ def bench_first_use(runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def _fresh_process(code: str, runs: int, bytecode: bool = True) -> float:
-    """Median of ``runs`` fresh interpreters printing their own elapsed time. With ``bytecode``
-    the interpreter may read and write ``__pycache__`` (as an installed package does) even where
-    the environment sets PYTHONDONTWRITEBYTECODE; one untimed run fills the cache first."""
-    env = dict(os.environ)
-    if bytecode:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-    else:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+def _fresh_process(code: str, runs: int) -> float:
+    """Median of ``runs`` fresh interpreters printing their own elapsed time. The interpreter
+    may read and write ``__pycache__`` (as an installed package does) even where the environment
+    sets PYTHONDONTWRITEBYTECODE; one untimed run fills the cache first."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
     def once() -> float:
-        return float(subprocess.run([sys.executable, *(() if bytecode else ("-B",)), "-c", code],
-                                    capture_output=True, text=True, check=True, cwd=ROOT,
-                                    env=env).stdout)
-    if bytecode:
-        once()
+        return float(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                    text=True, check=True, cwd=ROOT, env=env).stdout)
+    once()
     return statistics.median(once() for _ in range(runs))
 
 
@@ -68,12 +62,6 @@ _FIRST_RESULT = ("import time; t=time.perf_counter(); import mlsysim; "
 def bench_first_result(runs: int = 7) -> float:
     """Fresh interpreter: import, catalog load and one Engine.solve (DESIGN §9: ≤ 0.4 s)."""
     return _fresh_process(_FIRST_RESULT, runs)
-
-
-def bench_first_result_uncompiled(runs: int = 5) -> float:
-    """As first_result, but compiling the package's sources in every process (no bytecode
-    cache: a checkout run with PYTHONDONTWRITEBYTECODE). Reported, no budget."""
-    return _fresh_process(_FIRST_RESULT, runs, bytecode=False)
 
 
 def _median_call(fn, repeat: int = 2000) -> float:
@@ -182,7 +170,6 @@ BUDGETS["tensor_parallel"] = BUDGETS["solve"]
 BUDGETS["site_cold"] = 90.0
 BUDGETS["site_warm"] = 10.0
 BENCHMARKS = {"import": bench_import, "first_result": bench_first_result,
-              "first_result_uncompiled": bench_first_result_uncompiled,
               "solve": bench_solve, "solve_new_step": bench_solve_new_step,
               "tensor_parallel": bench_tensor_parallel, "sensitivity": bench_sensitivity,
               "site_cold": bench_site_cold, "site_warm": bench_site_warm,
