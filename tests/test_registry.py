@@ -104,5 +104,5 @@ def test_an_entry_loaded_alone_is_the_one_the_full_catalog_returns():
     early = reg.get("H100")
     assert reg._cache is None  # nothing else was read
     assert reg.get("h100") is early and reg.H100 is early
-    assert [h for h in reg.all() if h.key == "H100"] == [early]
-    assert [h for h in reg.all() if h.key == "H100"][0] is early
+    same = [h for h in reg.all() if h.key == "H100"]
+    assert len(same) == 1 and same[0] is early
