@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     se = sub.add_parser("sensitivity", help="elasticity of latency to each hardware parameter")
     _add_step_arguments(se)
+    se.add_argument("--wafers", type=_positive_int, default=None,
+                    help="wafer-scale only: weights resident in the SRAM of this many wafers")
 
     zoo = sub.add_parser("zoo", help="list the catalog")
     zoo.add_argument("kind", choices=["hardware", "models"])
@@ -141,7 +143,7 @@ def _sensitivity(args) -> object:
                          "--kv-precision are not supported here")
     return SensitivitySolver().solve(args.model, args.hardware, precision=args.precision,
                                      batch_size=args.batch_size, seq_len=args.seq_len,
-                                     phase=args.phase, tp=args.tp)
+                                     phase=args.phase, tp=args.tp, wafers=args.wafers)
 
 
 def _zoo_rows(kind: str) -> tuple[list[str], list[list[object]], list[dict]]:

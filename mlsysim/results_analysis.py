@@ -16,6 +16,7 @@ LABELS = {
     "interconnect_bandwidth": "Interconnect bandwidth",
     "interconnect_latency": "Interconnect latency",
     "dispatch_overhead": "Dispatch overhead",
+    "wafer_latency": "Wafer crossing and hop latency",
 }
 
 

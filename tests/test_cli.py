@@ -38,6 +38,9 @@ def test_eval_pipelines_batches_through_resident_wafers(capsys):
     assert data["step_interval"]["value"] < data["latency"]["value"]
     assert main(["eval", "Llama3_8B", "H100", "--in-flight", "2"]) == 2
     assert "--in-flight applies to a wafer-scale device" in capsys.readouterr().err
+    assert main(["sensitivity", "Llama3_70B", "Cerebras_CS3", "--wafers", "4", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["solver"] == "weights resident" and "wafer_latency" in data["sensitivities"]
 
 
 def test_eval_on_a_node_uses_tensor_parallelism(capsys):

@@ -69,6 +69,37 @@ def test_weight_streaming_sensitivity_names_injection():
     assert r.binding_constraint == "injection_bandwidth"
 
 
+@pytest.mark.parametrize("model, wafers, batch", [("Llama3_70B", 4, 1), ("Llama3_8B", 1, 64)])
+def test_resident_wafer_elasticities_match_finite_differences_of_the_public_solver(
+        model, wafers, batch):
+    """Scale the catalog's crossing and hop latencies (and separately the FLOP/s) in the spec
+    itself, re-solve with WaferResidentModel, and compare with the solver's elasticities."""
+    import math
+
+    cs3 = mlsysim.Hardware.Cerebras_CS3
+    r = SENS.solve(model=model, hardware=cs3, wafers=wafers, batch_size=batch, seq_len=2048)
+    assert r.solver == "weights resident" and r.hardware.startswith(f"{wafers} × ")
+
+    def latency(hw):
+        return mlsysim.WaferResidentModel().solve(model, hw, seq_len=2048, batch_size=batch,
+                                                  wafers=wafers).latency_s
+
+    def finite(scaled):
+        up, down = latency(scaled(1.01)), latency(scaled(0.99))
+        return (math.log(up) - math.log(down)) / (math.log(1.01) - math.log(0.99))
+
+    w = cs3.wafer
+    assert r.sensitivities["wafer_latency"] == pytest.approx(finite(lambda f: cs3.replace({
+        "wafer.layer_latency": w.layer_latency * f, "wafer.hop_latency": w.hop_latency * f})),
+        abs=1e-6)
+    flops = cs3.compute.precision_flops
+    assert r.sensitivities["peak_flops"] == pytest.approx(finite(lambda f: cs3.replace(
+        {"compute.precision_flops": {p: q * f for p, q in flops.items()}})), abs=1e-6)
+    assert ("injection_bandwidth" in r.sensitivities) == (wafers > 1)
+    if wafers == 4:  # a token's step is almost all crossings: the latency binds
+        assert r.binding_constraint == "wafer_latency"
+
+
 def test_ties_and_all_zero_are_reported_honestly():
     assert binding({"a": -0.5, "b": -0.5, "c": 0.0}) == "a = b (tie)"
     assert binding({"a": 0.0, "b": 0.0}).startswith("none")

@@ -17,7 +17,13 @@ from .dispatch import DEVICE, NODE, WAFER, resolve_target
 from .engine import build_plan, result_from, step_times
 from .evaluate import device_rates, evaluate
 from .tensor_parallel import plan_tensor_parallel
-from .wafer import _streaming, solve_weight_streaming, wafer_device
+from .wafer import (
+    _streaming,
+    resident_rates,
+    solve_weight_streaming,
+    solve_weights_resident,
+    wafer_device,
+)
 
 STEP = 0.01
 TIE = 0.02  # elasticities closer than this are reported as a tie
@@ -26,7 +32,8 @@ TIE = 0.02  # elasticities closer than this are reported as a tie
 PARAMETERS = {"peak_flops": "peak", "memory_bandwidth": "bandwidth",
               "dispatch_overhead": "launch", "interconnect_bandwidth": "link_bandwidth",
               "interconnect_latency": "link_latency",
-              "injection_bandwidth": "transfer_bandwidth"}
+              "injection_bandwidth": "transfer_bandwidth",
+              "wafer_latency": "link_latency"}
 
 
 def elasticity(latency_of, step: float = STEP) -> float:
@@ -57,10 +64,14 @@ class SensitivitySolver:
     """Which hardware parameter binds? Elasticities for a device, a node or a wafer."""
 
     def solve(self, model, hardware, precision="fp16", batch_size=1, seq_len=None, phase=None,
-              is_training=False, efficiency=None, tp=None) -> SensitivityResult:
-        """``hardware`` is a device, a wafer-scale device (weight streaming) or a node (tensor
-        parallelism over its GPUs, ``tp`` ways; adds the interconnect parameters)."""
+              is_training=False, efficiency=None, tp=None, wafers=None) -> SensitivityResult:
+        """``hardware`` is a device, a wafer-scale device or a node (tensor parallelism over
+        its GPUs, ``tp`` ways; adds the interconnect parameters). On a wafer the weights stream
+        through the injection link, or with ``wafers=n`` stay resident in the SRAM of n wafers
+        (adds ``wafer_latency``: the fixed time of each layer crossing and wafer hop)."""
         kind, spec = resolve_target(hardware)
+        if wafers is not None and kind != WAFER:
+            raise ValueError(f"wafers applies to a wafer-scale device, not to {spec.name}")
         if kind == NODE:
             if inputs.flag("is_training", is_training):
                 raise ValueError("sensitivity of a tensor-parallel node covers inference only")
@@ -70,6 +81,9 @@ class SensitivitySolver:
             raise ValueError("tp applies to a node (e.g. mlsysim.Systems.DGX_H100), not to "
                              "a single device")
         if kind == WAFER and not inputs.flag("is_training", is_training):
+            if wafers is not None:
+                return _resident_sensitivity(model, spec, precision, batch_size, seq_len,
+                                             phase, efficiency, wafers)
             return self._wafer(model, spec, precision, batch_size, seq_len, phase, efficiency)
         assert kind in (DEVICE, WAFER)
         return self._device(model, spec, precision, batch_size, seq_len, phase, is_training,
@@ -126,6 +140,26 @@ class SensitivitySolver:
                                  baseline_latency_s=base.step_latency_s, sensitivities=sens,
                                  binding_constraint=binding(sens), feasible=base.feasible,
                                  constraint_trace=base.constraint_trace, notes=notes)
+
+
+def _resident_sensitivity(model, hw, precision, batch_size, seq_len, phase, efficiency,
+                          wafers) -> SensitivityResult:
+    base = solve_weights_resident(model, hw, seq_len, batch_size, precision, phase or "decode",
+                                  efficiency, wafers)
+    plan, _ = base.steps
+    args = inputs.workload_args(model, batch_size, seq_len, phase or "decode", precision)
+    rates = resident_rates(wafer_device(hw), args, efficiency)
+    names = ["peak_flops", "memory_bandwidth", "wafer_latency"]
+    if "wafer_hop" in plan.names:
+        names.append("injection_bandwidth")
+    if rates.launch > 0:
+        names.append("dispatch_overhead")
+    sens = {**elasticities(plan, rates, names), "sram_capacity": 0.0}
+    notes = ("Weights resident in SRAM; memory_bandwidth is the SRAM's. wafer_latency scales "
+             "the fixed time of every layer crossing and wafer-to-wafer hop. SRAM capacity "
+             "does not change latency; it decides how many wafers the model needs.",)
+    return _result(base.model, f"{base.devices} × {base.hardware}", "weights resident", base,
+                   sens, notes)
 
 
 def _result(model, hardware, solver, base, sens, notes) -> SensitivityResult:

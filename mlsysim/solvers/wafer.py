@@ -215,6 +215,12 @@ def resident_plan(args, hw, wafers: int, layer_latency: float | None = None) -> 
     return _with_ops(plan, extra)
 
 
+def resident_rates(hw, args, efficiency=None):
+    """The wafer's rates with its I/O link as the transfer link (wafer-to-wafer hops)."""
+    return replace(device_rates(hw, args.precision, inputs.efficiencies(efficiency)),
+                   transfer_bandwidth=hw.si.injection_bandwidth)
+
+
 def solve_weights_resident(model, hardware, seq_len=None, batch_size=1, precision="fp16",
                            phase="decode", efficiency=None, wafers=None, layer_latency=None,
                            in_flight=1):
@@ -238,8 +244,7 @@ def solve_weights_resident(model, hardware, seq_len=None, batch_size=1, precisio
     crossing = None if layer_latency is None else inputs.seconds("layer_latency",
                                                                  layer_latency, allow_zero=True)
     plan = resident_plan(args, hw, n, crossing)
-    rates = replace(device_rates(hw, args.precision, inputs.efficiencies(efficiency)),
-                    transfer_bandwidth=hw.si.injection_bandwidth)
+    rates = resident_rates(hw, args, efficiency)
     times = evaluate(plan, rates)
     latency = float(times.latency)
     per_wafer = {key: v / n if key in ("weights", "optimizer") else v * k / n
