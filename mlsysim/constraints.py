@@ -38,7 +38,7 @@ class Constraint(str):
         if detail:
             text += f"; {detail}"
         if devices is not None:
-            text += f": at least {devices:,} devices"
+            text += f": at least {devices:,} devices" + (" in all" if scope else "")
         self = super().__new__(cls, text)
         self.resource, self.needed, self.available = resource, float(needed), float(available)
         self.devices, self.parts, self.scope = devices, tuple(parts), scope
@@ -60,14 +60,16 @@ def devices_needed(footprint: float, capacity: float) -> int:
     return max(1, math.ceil(footprint / capacity))
 
 
-def memory_constraint(parts: dict, capacity: float, scope: str = "",
+def memory_constraint(parts: dict, capacity: float, devices: int = 1,
                       resource: str = "memory") -> tuple[Constraint, ...]:
-    """() when the footprint ``parts`` fit ``capacity``, else one :class:`Constraint`."""
+    """() when the footprint ``parts`` (per device, of ``devices`` sharing the step) fit
+    ``capacity``, else one :class:`Constraint` whose device count holds the whole step."""
     need = float(sum(parts.values()))
     if need <= capacity:
         return ()
+    scope = f"per device (1 of {devices}): " if devices > 1 else ""
     labels = {"weights": "weights", "kv_cache": "KV cache", "activations": "activations",
               "optimizer": "optimizer state"}
     listed = tuple((labels.get(k, k), float(v)) for k, v in parts.items())
-    return (Constraint(resource, need, capacity, devices_needed(need, capacity), listed,
-                       scope),)
+    return (Constraint(resource, need, capacity, devices_needed(need * devices, capacity),
+                       listed, scope),)

@@ -60,3 +60,18 @@ def test_bad_tp():
         TP.solve(mlsysim.Models.GPT3, "H100")
     with pytest.raises(ValueError, match="must be a node"):
         TP.solve(mlsysim.Models.GPT3, mlsysim.Hardware.H100)
+
+
+def test_a_shard_that_does_not_fit_names_the_devices_the_whole_step_needs():
+    """GPT-3 over 4 GPUs: each shard is over one GPU's usable memory; the constraint counts the
+    GPUs the whole footprint needs (ceil(total / usable)), not more shards per GPU."""
+    import math
+
+    r = TP.solve(mlsysim.Models.GPT3, DGX, tp=4, batch_size=1)
+    (c,) = r.constraint_trace
+    usable = mlsysim.Hardware.H100.memory.usable.to("B").magnitude
+    assert not r.feasible and c.available == usable
+    assert c.needed == pytest.approx(r.memory_footprint.to("B").magnitude / 4, rel=1e-12)
+    assert c.devices == math.ceil(r.memory_footprint.to("B").magnitude / usable) > 4
+    assert c.startswith("per device (1 of 4): memory") and c.endswith(
+        f"at least {c.devices} devices in all")

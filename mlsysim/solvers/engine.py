@@ -91,8 +91,7 @@ def result_from(plan: OperatorPlan, times, rates: DeviceRates, hw, args, *, capa
     """Assemble a PerformanceResult from a scalar plan and its times."""
     shares = {k: float(v) for k, v in times.shares.items()}
     bottleneck = Bottleneck(bottleneck_of(*shares.values()))
-    trace = memory_constraint(plan.footprint, capacity,
-                              scope="per device: " if devices > 1 else "")
+    trace = memory_constraint(plan.footprint, capacity, devices)
     m = args.model
     return PerformanceResult(
         model=m.name, hardware=label or hw.name, precision=args.precision.label(),
