@@ -103,8 +103,7 @@ def _eval(args) -> object:
         WeightStreamingModel,
     )
     from .solvers.dispatch import NODE, WAFER, resolve_target
-    from .solvers.inputs import workload_args
-    from .solvers.wafer import wafers_needed
+    from .solvers.wafer import resident_by_default
 
     model = Models.get(args.model)
     kind, hw = resolve_target(args.hardware)
@@ -124,10 +123,9 @@ def _eval(args) -> object:
     if kind == WAFER and not args.training:
         if args.weight_precision or args.kv_precision:
             raise ValueError("--weight-precision/--kv-precision are not modelled on wafers")
-        step = workload_args(model, args.batch_size, args.seq_len, args.phase or "decode",
-                             args.precision)
         resident = args.wafers is not None or args.in_flight is not None
-        if resident or wafers_needed(step, hw) == 1:
+        if resident or resident_by_default(model, hw, args.batch_size, args.seq_len,
+                                           args.phase, args.precision):
             return WaferResidentModel().solve(model, hw, wafers=args.wafers,
                                               in_flight=args.in_flight or 1, **common)
         return WeightStreamingModel().solve(model=model, hardware=hw, **common)

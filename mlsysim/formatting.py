@@ -30,8 +30,10 @@ _EXPONENT = {"m": -3, "": 0, "k": 3, "K": 3, "M": 6, "G": 9, "T": 12, "P": 15, "
 def sig(x: float, digits: int = 3) -> str:
     """``x`` to ``digits`` significant figures, without exponent notation for everyday sizes
     and with thousands separators (52083.4 → "52,100"; 0.000123 → "0.000123")."""
-    if x == 0 or not math.isfinite(x):
-        return "0" if x == 0 else str(x)
+    if x == 0:
+        return "0"
+    if not math.isfinite(x):
+        return _non_finite(x)
     magnitude = math.floor(math.log10(abs(x)))
     if magnitude >= 15 or magnitude <= -7:
         return f"{x:.{digits - 1}e}"
@@ -41,6 +43,13 @@ def sig(x: float, digits: int = 3) -> str:
         rounded = round(x, digits - 1 - magnitude)
     decimals = max(0, digits - 1 - magnitude)
     return f"{rounded:,.{decimals}f}"
+
+
+def _non_finite(x: float) -> str:
+    """Infinity prints as ∞; NaN is an error, never text (a NaN on a page is a bug upstream)."""
+    if math.isnan(x):
+        raise ValueError("cannot format NaN: the value is undefined (a 0/0 or inf-inf upstream)")
+    return "∞" if x > 0 else "−∞"
 
 
 def _pick_prefix(value: float, prefixes: list[str], base: int = 1000) -> tuple[float, str]:
@@ -59,6 +68,8 @@ def format_time(seconds: float) -> str:
     s = abs(seconds)
     if s == 0:
         return "0 s"
+    if not math.isfinite(s):
+        return f"{_non_finite(seconds)} s"
     for limit, factor, unit in ((1e-6, 1e9, "ns"), (1e-3, 1e6, "µs"), (1.0, 1e3, "ms"),
                                 (120.0, 1.0, "s"), (7200.0, 1 / 60, "min"),
                                 (172800.0, 1 / 3600, "h")):
@@ -69,6 +80,8 @@ def format_time(seconds: float) -> str:
 
 def format_bytes(nbytes: float) -> str:
     """A byte count as "350 GB" (SI prefixes), without building a pint Quantity (fast)."""
+    if not math.isfinite(nbytes):
+        return f"{_non_finite(nbytes)} B"
     scaled, prefix = _pick_prefix(float(nbytes), _SI)
     return f"{sig(scaled)} {prefix}B"
 
@@ -78,6 +91,8 @@ def format_quantity(q) -> str:
     magnitude = q.magnitude
     if not isinstance(magnitude, Real):
         return f"{q:~P}"
+    if not math.isfinite(magnitude):
+        return f"{_non_finite(float(magnitude))} {q.units:~P}"
     if q.is_compatible_with("s"):
         return format_time(float(q.to("s").magnitude))
     if q.dimensionless:

@@ -127,33 +127,55 @@ class SweepResult:
 
 
 # -- validation ------------------------------------------------------------------------------
+_MAX_AXIS = 10_000_000  # values on one sweep axis
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:12]}… ({len(text)} characters)"
+
+
 def _positive_ints(name: str, values) -> np.ndarray:
     """``values`` (an int or a 1-D sequence of them) as an int64 array of values ≥ 1."""
     if isinstance(values, (str, bytes)):
         raise ValueError(f"{name} must be a positive integer or a 1-D sequence of them, "
                          f"got {values!r}")
-    if np.ndim(values) == 0:
+    try:
+        length = len(values)
+    except TypeError:
+        length = None
+    if length is not None and length > _MAX_AXIS:  # before numpy allocates it
+        raise ValueError(f"{name} has {length:,} values; a sweep axis holds at most "
+                         f"{_MAX_AXIS:,} — sweep fewer points or in chunks")
+    ragged = ValueError(f"{name} must be a positive integer or a 1-D sequence of them (a "
+                        "ragged, nested or mixed sequence cannot be a grid axis)")
+    try:
+        ndim = np.ndim(values)
+    except (ValueError, TypeError, OverflowError):
+        raise ragged from None
+    if ndim == 0:
         value = values.item() if isinstance(values, np.generic | np.ndarray) else values
         return np.asarray(inputs.positive_int(name, value), dtype=np.int64)
     try:
         arr = np.asarray(values)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} must be a positive integer or a 1-D sequence of them "
-                         f"(a ragged or mixed sequence cannot be a grid axis): {exc}") from None
+    except (ValueError, TypeError, OverflowError):
+        raise ragged from None
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a positive integer or a 1-D sequence of them, got "
                          f"an array of shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
-    if arr.dtype.kind not in "iu":
-        bad = next((v for v in arr.tolist()
-                    if isinstance(v, bool) or not isinstance(v, Integral)), arr[0])
-        raise ValueError(f"{name} must hold positive integers, got {bad!r} "
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    bad = next((v for v in items if isinstance(v, bool) or not isinstance(v, Integral)), None)
+    if bad is None and arr.dtype.kind not in "iu":  # Python ints beyond int64
+        raise ValueError(f"{name} holds {_short(max(items))}, too large for a sweep")
+    if bad is not None:
+        raise ValueError(f"{name} must hold positive integers, got {_short(bad)} "
                          f"({type(bad).__name__})")
     if (arr < 1).any():
         raise ValueError(f"{name} must hold positive integers (≥ 1), got {arr[arr < 1][0]!r}")
     if arr.max() > _INT64_SAFE:
-        raise ValueError(f"{name} holds {arr.max()!r}, too large for a sweep")
+        raise ValueError(f"{name} holds {_short(int(arr.max()))}, too large for a sweep")
     return arr.astype(np.int64)
 
 
@@ -187,10 +209,11 @@ def _frozen(x, shape, dtype=np.float64) -> np.ndarray:
     return arr
 
 
-def _check_size(model, batch_sizes, seq_lens) -> None:
-    """Refuse, before allocating, a grid whose operator arrays would not fit in memory."""
-    nb = 1 if np.ndim(batch_sizes) == 0 else len(batch_sizes)
-    ns = 1 if seq_lens is None or np.ndim(seq_lens) == 0 else len(seq_lens)
+def _check_size(model, shape: tuple[int, ...]) -> None:
+    """Refuse, before the operator arrays are allocated, a grid that would not fit in memory
+    (the axes are validated and the grid broadcast as views first: no allocation yet)."""
+    nb = shape[0] if shape else 1
+    ns = shape[1] if len(shape) > 1 else 1
     points = nb * ns
     ops = 40 if isinstance(model, TransformerWorkload) else 200
     need = points * ops * 8.0 * 12  # a dozen float64 arrays per operator
@@ -216,9 +239,9 @@ def sweep(model, hardware, batch_sizes=1, seq_lens=None, precision="fp16", phase
                                  weight_precision, kv_precision, activation_precision)
     m = probe.model
     hw = inputs.resolve_hardware(hardware)
-    _check_size(m, batch_sizes, seq_lens)
     batch, context = _grid(m, batch_sizes, seq_lens)
     shape = batch.shape
+    _check_size(m, shape)
     args = inputs.WorkloadArgs(model=m, batch=batch, context=context, phase=probe.phase,
                                precision=probe.precision, recompute=probe.recompute)
     rates = device_rates(hw, probe.precision,

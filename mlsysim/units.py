@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import re
 import tempfile
@@ -75,19 +76,69 @@ def _unit(text: str) -> pint.Unit:
     return ureg.Unit(text)
 
 
+#: Longest quantity string read; longest number literal (digits) inside it.
+MAX_TEXT, MAX_DIGITS = 200, 30
+#: A quantity, in the canonical unit of its field, must lie in this range (or be zero where
+#: zero is allowed): wide enough for a microcontroller and a data centre, narrow enough that
+#: no product or quotient of two of them over- or underflows a float.
+SI_RANGE = (1e-18, 1e27)
+_TOKEN = re.compile(r"\s*(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\*\*|[*/^()+-]|"
+                    r"[^\W\d][\w°]*)")
+#: pint reads these as gilbert (magnetomotive force) or barn (area), never as bits.
+_BIT_SLIPS = re.compile(r"(?<![A-Za-z])([kKMGTPE])b(?![A-Za-z])")
+
+
+def _bounded(text: str) -> None:
+    """Refuse an expression that pint would take unbounded time or memory to evaluate: long
+    strings, huge literals, and powers other than a small literal exponent (``9**9**9``)."""
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"a quantity string is at most {MAX_TEXT} characters, got "
+                         f"{len(text):,}")
+    tokens, pos = [], 0
+    while pos < len(text.rstrip()):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            return  # a character pint will refuse on its own
+        tokens.append(match.group(1))
+        pos = match.end()
+    powers = 0
+    for i, tok in enumerate(tokens):
+        mantissa = re.split("[eE]", tok)[0]
+        if tok[0] in "0123456789." and len(mantissa.replace(".", "")) > MAX_DIGITS:
+            raise ValueError(f"number {tok[:12]}… has more than {MAX_DIGITS} digits")
+        if tok in ("**", "^"):
+            powers += 1
+            rest = tokens[i + 1:i + 3]
+            if rest[:1] in (["-"], ["+"]):
+                rest = tokens[i + 2:i + 4]
+            exponent = rest[0] if rest else ""
+            if (not exponent[:1].isdigit() or abs(float(exponent)) > 12
+                    or rest[1:2] in (["**"], ["^"]) or powers > 3):
+                raise ValueError(f"{text!r}: only small literal powers are allowed in a unit "
+                                 "(such as 'm^2' or 's**-1')")
+
+
 def _parse_text(text: str) -> pint.Quantity:
     match = _SIMPLE.fullmatch(text)
     if match:
         number, unit = match.groups()
         try:
             magnitude = int(number) if number.lstrip("+-").isdigit() else float(number)
-            return Q_(magnitude, _unit(unit))
-        except (pint.UndefinedUnitError, pint.DefinitionSyntaxError, ValueError, TypeError):
+            if len(number) <= MAX_DIGITS + 8:
+                return Q_(magnitude, _unit(unit))
+        except (pint.UndefinedUnitError, pint.DefinitionSyntaxError, ValueError, TypeError,
+                AttributeError):
             pass  # let the general parser produce its own error or reading
-    return Q_(text)
+    _bounded(text)
+    try:
+        return Q_(text)
+    except (OverflowError, ZeroDivisionError, RecursionError, TypeError) as exc:
+        raise ValueError(f"cannot read {text!r} as a quantity: {exc}") from None
+
 
 def parse_quantity(value: object) -> pint.Quantity:
-    """Return ``value`` as a Quantity of this registry (accepts Quantity or ``"3.35 TB/s"``)."""
+    """Return ``value`` as a Quantity of this registry (accepts Quantity or ``"3.35 TB/s"``).
+    Strings are bounded before pint evaluates them (see :func:`_bounded`)."""
     if isinstance(value, ureg.Quantity):
         return value
     if isinstance(value, pint.Quantity):  # from another registry: re-home it
@@ -96,11 +147,62 @@ def parse_quantity(value: object) -> pint.Quantity:
         return _parse_text(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return Q_(value)
-    raise TypeError(f"expected a quantity or a string such as '3.35 TB/s', got {value!r}")
+    raise TypeError(f"expected a quantity or a string such as '3.35 TB/s', got "
+                    f"{type(value).__name__}")
 
 
-def to_si(value: object, unit: str) -> float:
-    """Convert ``value`` to a float in ``unit``; a bare number is taken to be in ``unit``."""
+def bit_hint(text: str) -> str:
+    """A hint when a string writes bits as 'Gb' (gigagilbert/barn to pint)."""
+    match = _BIT_SLIPS.search(text)
+    if not match:
+        return ""
+    p = match.group(1)
+    return (f" (pint reads '{p}b' as a gilbert or barn unit; did you mean '{p}bit' for bits "
+            f"or '{p.upper()}B' for bytes?)")
+
+
+def checked(value: object, unit: str, name: str = "value", allow_zero: bool = False,
+            example: str | None = None) -> pint.Quantity:
+    """``value`` as a Quantity with the dimension of ``unit``: scalar, finite, within
+    :data:`SI_RANGE` in ``unit``, positive (or zero if allowed). Errors are one-line
+    ``ValueError``s naming ``name``, the value and the expected form."""
+    example = example or f"'1 {unit}'"
+    shown = value if isinstance(value, str) else type(value).__name__
+    if isinstance(value, str) and len(value) > 60:
+        shown = value[:57] + "..."
+    try:
+        q = parse_quantity(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a quantity in {unit} such as {example}, got "
+                         f"{shown!r}") from None
+    except Exception as exc:  # pint raises several error types for unparsable strings
+        raise ValueError(f"{name}: cannot read {shown!r} as a quantity in {unit} (e.g. "
+                         f"{example}): {str(exc).splitlines()[0][:120]}") from None
+    if not q.is_compatible_with(unit):
+        raise ValueError(f"{name}: {shown!r} has units of {q.dimensionality}, expected {unit} "
+                         f"(e.g. {example})" + bit_hint(str(value)))
+    magnitude = q.to(unit).magnitude
+    if getattr(magnitude, "ndim", 0) != 0:
+        raise ValueError(f"{name} must be a single value, got an array")
+    try:
+        magnitude = float(magnitude)
+    except (OverflowError, TypeError):
+        magnitude = math.nan
+    if not math.isfinite(magnitude):
+        raise ValueError(f"{name}: {shown!r} is not a finite number")
+    if magnitude < 0 or (magnitude == 0 and not allow_zero):
+        bound = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be {bound}, got {shown!r}")
+    low, high = SI_RANGE
+    if magnitude and not low <= magnitude <= high:
+        raise ValueError(f"{name}: {shown!r} is {magnitude:.3g} {unit}, outside the range a "
+                         f"physical quantity here can take ({low:g} to {high:g} {unit})")
+    return q
+
+
+def to_si(value: object, unit: str, name: str = "value") -> float:
+    """Convert ``value`` to a float in ``unit``; a bare number is taken to be in ``unit``.
+    Quantities and strings are checked as :func:`checked` does (zero allowed)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    return float(parse_quantity(value).to(unit).magnitude)
+    return float(checked(value, unit, name, allow_zero=True).to(unit).magnitude)

@@ -8,11 +8,11 @@ for the scalar solve, the sweep, sensitivity, tensor parallelism and weight stre
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from numbers import Integral, Real
 
 from ..specs.hardware import HardwareSpec
+from ..specs.system import FleetSpec, NodeSpec
 from ..specs.workload import SampleWorkload, TransformerWorkload
 from ..vocabulary import BYTES_PER_ELEMENT, PHASE_CHOICES, Phase
 
@@ -37,18 +37,51 @@ def resolve_hardware(hardware) -> HardwareSpec:
         return hardware
     if isinstance(hardware, str):
         from ..catalog import Hardware
-        return Hardware.get(hardware)
+        from ..errors import UnknownNameError
+        try:
+            return Hardware.get(hardware)
+        except UnknownNameError:
+            not_a_device(hardware)
+            raise
+    if isinstance(hardware, (NodeSpec, FleetSpec)):
+        not_a_device(hardware)
     raise TypeError(f"hardware must be a hardware spec (e.g. mlsysim.Hardware.H100) or its "
                     f"name, got {type(hardware).__name__}")
+
+
+def shown(value, width: int = 40) -> str:
+    """``repr(value)`` cut to ``width`` characters, for error messages."""
+    text = repr(value)
+    return text if len(text) <= width else f"{text[:width - 1]}…"
+
+
+def not_a_device(system) -> None:
+    """Raise a clear error when ``system`` (a spec or a catalog name) is a node or a fleet
+    where one device was expected; return if it is neither."""
+    if isinstance(system, str):
+        from ..catalog import Systems
+        if system not in Systems:
+            return
+        system = Systems.get(system)
+    if isinstance(system, NodeSpec):
+        raise ValueError(f"{system.key or system.name!r} is a node ({system.count} × "
+                         f"{system.accelerator.name}), not one device: solve it with "
+                         f"TensorParallelModel().solve(model, {system.key or 'node'!r}), or "
+                         f"give a device such as {system.accelerator.key!r}")
+    if isinstance(system, FleetSpec):
+        raise ValueError(f"{system.key or system.name!r} is a fleet ({system.count} nodes of "
+                         f"{system.node.name}), not one device: give a device such as "
+                         f"{system.node.accelerator.key!r} or a node such as "
+                         f"{system.node.key!r}")
 
 
 def positive_int(name: str, value) -> int:
     """``value`` as an int ≥ 1; bools, floats (even 2.0), strings and ≤ 0 are refused."""
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ValueError(f"{name} must be a positive integer, got {value!r} "
+        raise ValueError(f"{name} must be a positive integer, got {shown(value)} "
                          f"({type(value).__name__})")
     if value < 1:
-        raise ValueError(f"{name} must be a positive integer (≥ 1), got {value!r}")
+        raise ValueError(f"{name} must be a positive integer (≥ 1), got {shown(value)}")
     if value > _MAX_INT:
         raise ValueError(f"{name} must be at most 2**53 (a float must hold it exactly), "
                          f"got a {len(str(int(value)))}-digit number")
@@ -58,10 +91,10 @@ def positive_int(name: str, value) -> int:
 def fraction(name: str, value) -> float:
     """An efficiency in (0, 1]."""
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
+        raise ValueError(f"{name} must be a number in (0, 1], got {shown(value)}")
     value = float(value)
     if not 0.0 < value <= 1.0 or value < 1e-6:
-        raise ValueError(f"{name} must be in [1e-6, 1] (1 is the pure bound), got {value!r}")
+        raise ValueError(f"{name} must be in [1e-6, 1] (1 is the pure bound), got {shown(value)}")
     return value
 
 
@@ -71,7 +104,7 @@ def precision_bytes(precision, name: str = "precision") -> float:
         return BYTES_PER_ELEMENT[precision]
     except (KeyError, TypeError):
         raise ValueError(f"{name} must be one of {', '.join(BYTES_PER_ELEMENT)}; "
-                         f"got {precision!r}") from None
+                         f"got {shown(precision)}") from None
 
 
 def peak_for(hw: HardwareSpec, precision: str) -> float:
@@ -79,7 +112,7 @@ def peak_for(hw: HardwareSpec, precision: str) -> float:
     peak = hw.si.flops.get(precision) if isinstance(precision, str) else None
     if peak is None:
         precision_bytes(precision)
-        raise ValueError(f"precision={precision!r} is not supported by {hw.name}; it supports "
+        raise ValueError(f"precision={shown(precision)} is not supported by {hw.name}; it supports "
                          f"{', '.join(hw.compute.precision_flops)}")
     return peak
 
@@ -90,12 +123,12 @@ def phase_for(model, phase) -> Phase:
     if not isinstance(model, TransformerWorkload):
         if phase not in (None, Phase.INFERENCE.value):
             raise ValueError(f"phase applies to transformers; {model.name} is a per-sample "
-                             f"network (one inference pass per batch), got phase={phase!r}")
+                             f"network (one inference pass per batch), got phase={shown(phase)}")
         return Phase.INFERENCE
     if phase is None:
         return Phase.DECODE if model.si.causal else Phase.PREFILL
     if not isinstance(phase, str) or phase not in PHASE_CHOICES:
-        raise ValueError(f"phase must be one of {', '.join(PHASE_CHOICES)}; got {phase!r}")
+        raise ValueError(f"phase must be one of {', '.join(PHASE_CHOICES)}; got {shown(phase)}")
     if phase == Phase.DECODE and not model.si.causal:
         raise ValueError(f"phase='decode' needs a decoder; {model.name} is an encoder "
                          "(use phase='prefill')")
@@ -122,7 +155,7 @@ def context_for(model, seq_len) -> int | None:
 def flag(name: str, value) -> bool:
     """A real bool: the string "False" is not silently true."""
     if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
+        raise ValueError(f"{name} must be True or False, got {shown(value)}")
     return value
 
 
@@ -202,7 +235,7 @@ def workload_args(model, batch_size=1, seq_len=None, phase=None, precision="fp16
     if flag("is_training", is_training):
         if phase not in (None, Phase.TRAINING.value):
             raise ValueError(f"phase does not apply to training (is_training=True), got "
-                             f"phase={phase!r}")
+                             f"phase={shown(phase)}")
         step_phase = Phase.TRAINING
     else:
         step_phase = phase_for(model, phase)
@@ -231,15 +264,12 @@ def efficiencies(efficiency=None, memory_efficiency=None, launch_overhead=None) 
 
 
 def seconds(name: str, value, allow_zero: bool = False, unit: str = "s") -> float:
-    """``value`` (a Quantity or a string such as '50 ms') as a float in ``unit``."""
-    from ..units import parse_quantity
+    """``value`` (a Quantity or a string such as '50 ms') as a float in ``unit``: finite,
+    positive (or zero if allowed) and within the physical range of :func:`units.checked`."""
+    from ..units import checked
 
-    try:
-        magnitude = float(parse_quantity(value).to(unit).magnitude)
-    except Exception:
-        raise ValueError(f"{name} must be a quantity in {unit} (e.g. '50 ms'), got "
-                         f"{value!r}") from None
-    if not math.isfinite(magnitude) or magnitude < 0 or (magnitude == 0 and not allow_zero):
-        bound = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be a finite, {bound} quantity, got {value!r}")
-    return magnitude
+    if isinstance(value, (bool, int, float)):
+        raise ValueError(f"{name} must be a quantity in {unit} (e.g. '50 ms'), got the bare "
+                         f"number {shown(value)}")
+    q = checked(value, unit, name, allow_zero, example="'50 ms'" if unit == "s" else None)
+    return float(q.to(unit).magnitude)

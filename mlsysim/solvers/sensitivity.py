@@ -19,6 +19,7 @@ from .evaluate import device_rates, evaluate
 from .tensor_parallel import plan_tensor_parallel
 from .wafer import (
     _streaming,
+    resident_by_default,
     resident_rates,
     solve_weight_streaming,
     solve_weights_resident,
@@ -66,9 +67,10 @@ class SensitivitySolver:
     def solve(self, model, hardware, precision="fp16", batch_size=1, seq_len=None, phase=None,
               is_training=False, efficiency=None, tp=None, wafers=None) -> SensitivityResult:
         """``hardware`` is a device, a wafer-scale device or a node (tensor parallelism over
-        its GPUs, ``tp`` ways; adds the interconnect parameters). On a wafer the weights stream
-        through the injection link, or with ``wafers=n`` stay resident in the SRAM of n wafers
-        (adds ``wafer_latency``: the fixed time of each layer crossing and wafer hop)."""
+        its GPUs, ``tp`` ways; adds the interconnect parameters). On a wafer the weights stay
+        resident in the SRAM of ``wafers`` wafers (adds ``wafer_latency``: the fixed time of
+        each layer crossing and wafer hop); without ``wafers``, resident on one wafer when they
+        fit it (as the CLI's eval does), else streamed through the injection link."""
         kind, spec = resolve_target(hardware)
         if wafers is not None and kind != WAFER:
             raise ValueError(f"wafers applies to a wafer-scale device, not to {spec.name}")
@@ -81,6 +83,9 @@ class SensitivitySolver:
             raise ValueError("tp applies to a node (e.g. mlsysim.Systems.DGX_H100), not to "
                              "a single device")
         if kind == WAFER and not inputs.flag("is_training", is_training):
+            if wafers is None and resident_by_default(model, spec, batch_size, seq_len, phase,
+                                                      precision):
+                wafers = 1
             if wafers is not None:
                 return _resident_sensitivity(model, spec, precision, batch_size, seq_len,
                                              phase, efficiency, wafers)
@@ -127,8 +132,8 @@ class SensitivitySolver:
     @staticmethod
     def _wafer(model, hw, precision, batch_size, seq_len, phase, efficiency):
         base = solve_weight_streaming(model, hw, seq_len, batch_size, precision,
-                                      phase or "decode", efficiency)
-        args = inputs.workload_args(model, batch_size, seq_len, phase or "decode", precision)
+                                      phase, efficiency)
+        args = inputs.workload_args(model, batch_size, seq_len, phase, precision)
         plan, rates, _ = _streaming(args, wafer_device(hw), efficiency)
         names = ["peak_flops", "injection_bandwidth"] + (["dispatch_overhead"]
                                                          if rates.launch > 0 else [])
@@ -144,10 +149,10 @@ class SensitivitySolver:
 
 def _resident_sensitivity(model, hw, precision, batch_size, seq_len, phase, efficiency,
                           wafers) -> SensitivityResult:
-    base = solve_weights_resident(model, hw, seq_len, batch_size, precision, phase or "decode",
+    base = solve_weights_resident(model, hw, seq_len, batch_size, precision, phase,
                                   efficiency, wafers)
     plan, _ = base.steps
-    args = inputs.workload_args(model, batch_size, seq_len, phase or "decode", precision)
+    args = inputs.workload_args(model, batch_size, seq_len, phase, precision)
     rates = resident_rates(wafer_device(hw), args, efficiency)
     names = ["peak_flops", "memory_bandwidth", "wafer_latency"]
     if "wafer_hop" in plan.names:

@@ -49,7 +49,7 @@ def wafer_device(hardware):
 
 
 def _transformer_args(model, batch_size, seq_len, phase, precision):
-    args = inputs.workload_args(model, batch_size, seq_len, phase or "decode", precision)
+    args = inputs.workload_args(model, batch_size, seq_len, phase, precision)
     if not isinstance(args.model, TransformerWorkload):
         raise ValueError(f"the wafer solvers model transformer layers with a KV cache; "
                          f"{args.model.name} is a per-sample network (use Engine.solve)")
@@ -112,7 +112,7 @@ def _layer_time_of_one_sequence(args, hw, efficiency) -> float:
 
 
 def solve_weight_streaming(model, hardware, seq_len=None, batch_size=1, precision="fp16",
-                           phase="decode", efficiency=None) -> WeightStreamingResult:
+                           phase=None, efficiency=None) -> WeightStreamingResult:
     """Weight-streaming step of ``model`` on a wafer-scale ``hardware`` (see module docs)."""
     hw = wafer_device(hardware)
     args = _transformer_args(model, batch_size, seq_len, phase, precision)
@@ -173,6 +173,14 @@ def solve_weight_streaming(model, hardware, seq_len=None, batch_size=1, precisio
         steps=(plan, times), notes=tuple(notes))
 
 
+def resident_by_default(model, hardware, batch_size=1, seq_len=None, phase=None,
+                        precision="fp16") -> bool:
+    """The default wafer mode, in one place: weights resident when they (and the step's KV
+    cache and activations) fit one wafer's SRAM, else weight streaming."""
+    args = _transformer_args(model, batch_size, seq_len, phase, precision)
+    return wafers_needed(args, wafer_device(hardware)) == 1
+
+
 def wafers_needed(args, hw, in_flight: int = 1) -> int:
     """Wafers whose SRAM holds the weights once each wafer's share of the KV cache and
     activations of ``in_flight`` batches is set aside (at least 1)."""
@@ -222,7 +230,7 @@ def resident_rates(hw, args, efficiency=None):
 
 
 def solve_weights_resident(model, hardware, seq_len=None, batch_size=1, precision="fp16",
-                           phase="decode", efficiency=None, wafers=None, layer_latency=None,
+                           phase=None, efficiency=None, wafers=None, layer_latency=None,
                            in_flight=1):
     """A step with the weights resident in the SRAM of ``wafers`` wafers (by default enough for
     the weights and ``in_flight`` batches' KV cache, and at least ``in_flight``), with
@@ -276,7 +284,7 @@ class WeightStreamingModel:
     """Weight-streaming solver for wafer-scale devices (stateless; keyword arguments)."""
 
     def solve(self, model, hardware, seq_len=None, batch_size=1, precision="fp16",
-              phase="decode", efficiency=None) -> WeightStreamingResult:
+              phase=None, efficiency=None) -> WeightStreamingResult:
         """See :func:`solve_weight_streaming`."""
         return solve_weight_streaming(model, hardware, seq_len, batch_size, precision, phase,
                                       efficiency)
@@ -286,7 +294,7 @@ class WaferResidentModel:
     """Weights-resident inference on one or more wafer-scale devices."""
 
     def solve(self, model, hardware, seq_len=None, batch_size=1, precision="fp16",
-              phase="decode", efficiency=None, wafers=None, layer_latency=None, in_flight=1):
+              phase=None, efficiency=None, wafers=None, layer_latency=None, in_flight=1):
         """See :func:`solve_weights_resident`."""
         return solve_weights_resident(model, hardware, seq_len, batch_size, precision, phase,
                                       efficiency, wafers, layer_latency, in_flight)

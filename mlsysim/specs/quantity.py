@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
-from ..units import parse_quantity, ureg
+from ..units import checked
 
 #: Examples used in error messages, keyed by the canonical unit of a field.
 _EXAMPLES = {
@@ -37,29 +37,15 @@ def _hint(text: str, unit: str) -> str:
 
 def _make_validator(unit: str, allow_zero: bool):
     example = _EXAMPLES.get(unit, f"'1 {unit}'")
-    dimensionality = ureg.Quantity(1, unit).dimensionality
 
     def validate(value: Any):
         if isinstance(value, (bool, int, float)):
             raise ValueError(f"got a bare number {value!r}; give it a unit, e.g. {example}")
         try:
-            q = parse_quantity(value)
-        except Exception as exc:  # pint raises several error types for unparsable strings
-            raise ValueError(
-                f"cannot read {value!r} as a quantity in {unit} (e.g. {example}): {exc}"
-            ) from None
-        if q.dimensionality != dimensionality:
-            raise ValueError(
-                f"{value!r} has units of {q.dimensionality}, expected {unit} (e.g. {example})"
-                + _hint(str(value), unit)
-            )
-        magnitude = q.magnitude
-        if magnitude != magnitude or magnitude in (float("inf"), float("-inf")):
-            raise ValueError(f"{value!r} is not a finite number")
-        if magnitude < 0 or (magnitude == 0 and not allow_zero):
-            bound = "non-negative" if allow_zero else "positive"
-            raise ValueError(f"must be {bound}, got {value!r}")
-        return q
+            return checked(value, unit, "value", allow_zero, example)
+        except ValueError as exc:
+            text = str(exc).removeprefix("value: ").removeprefix("value ")
+            raise ValueError(text + _hint(str(value), unit)) from None
 
     validate.unit = unit  # read by documentation (reference/api.qmd)
     return validate
