@@ -27,16 +27,33 @@ class UnknownNameError(MlsysimError, AttributeError, KeyError):
         return self.args[0]
 
 
+_CONFUSABLE = str.maketrans("oli", "011")  # H1OO, Ll4ma: letters typed for digits
+
+
+def _norm(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum()).translate(_CONFUSABLE)
+
+
 def suggest(name: str, known: Iterable[str], n: int = 3) -> list[str]:
-    """Close matches for ``name`` among ``known`` (case-insensitive, then substring)."""
-    known = list(dict.fromkeys(known))
-    lowered = {k.lower(): k for k in known}
-    hits = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
-    out = [lowered[h] for h in hits]
-    if len(out) < n:
-        needle = name.lower().replace("-", "_")
-        out += [k for k in known if needle in k.lower() and k not in out][: n - len(out)]
-    return out
+    """Close matches for ``name`` among ``known``: spelling-insensitive (case, spaces, dashes,
+    O for 0), then near spellings, then names the query contains ("nvidia h100" → H100) or
+    that contain it."""
+    known = list(dict.fromkeys(k for k in known if isinstance(k, str)))
+    if not isinstance(name, str) or not known:
+        return []
+    query = _norm(name)[:100]
+    forms: dict[str, str] = {}
+    for k in known:
+        forms.setdefault(_norm(k), k)
+    out = [forms[query]] if query in forms else []
+    for hit in difflib.get_close_matches(query, list(forms), n=n, cutoff=0.6):
+        if forms[hit] not in out:
+            out.append(forms[hit])
+    if len(out) < n and query:
+        inside = sorted((f for f in forms if len(f) >= 3 and f in query), key=len, reverse=True)
+        around = [f for f in forms if query in f]
+        out += [forms[f] for f in inside + around if forms[f] not in out]
+    return out[:n]
 
 
 def _or_list(items: list[str]) -> str:
