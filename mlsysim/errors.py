@@ -21,7 +21,8 @@ class UnknownNameError(MlsysimError, AttributeError, KeyError):
         self.kind, self.name_requested = kind, name
         self.suggestions = suggest(name, known)
         hint = f"; did you mean {_or_list(self.suggestions)}?" if self.suggestions else ""
-        super().__init__(f"unknown {kind} {name!r}{hint}")
+        shown = repr(name) if len(repr(name)) <= 60 else f"{repr(name)[:57]}…"
+        super().__init__(f"unknown {kind} {shown}{hint}")
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return self.args[0]
