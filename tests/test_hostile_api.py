@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 
 import mlsysim
-from mlsysim import (Engine, SensitivitySolver, SynthesisSolver, TensorParallelModel,
-                     WaferResidentModel, WeightStreamingModel, fmt)
+from mlsysim import (
+    Engine,
+    SensitivitySolver,
+    SynthesisSolver,
+    TensorParallelModel,
+    WaferResidentModel,
+    WeightStreamingModel,
+    fmt,
+)
 from mlsysim.units import Q_, checked, parse_quantity, to_si
 
 pytestmark = pytest.mark.timeout(20, method="thread")
