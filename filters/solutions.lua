@@ -1,6 +1,8 @@
 -- Worked solutions: a callout with class "solution" is collapsed for students and expanded
 -- when the document metadata sets `instructor: true` (the instructor profile).
--- Runs under real Quarto (before its callout processing) and under the offline sitebuild.
+-- Register it at `at: pre-ast` (see _quarto.yml): Quarto reads `collapse` when it parses a
+-- callout into its custom node, before filters at the default stage run. The offline sitebuild
+-- runs it at the same point of its own pipeline.
 local instructor = false
 
 function Meta(meta)

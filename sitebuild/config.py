@@ -28,6 +28,12 @@ EXECUTE_DEFAULTS: dict[str, Any] = {
     "warning": True, "error": False,
 }
 _GLOB_CHARS = set("*?[")
+# Quarto's filter entry points (``filters: - {path: f.lua, at: pre-ast}``). Quarto inserts
+# post-ast and pre-quarto at one point, post-quarto and pre-render at another; a plain entry
+# runs at pre-quarto, and a plain entry listed after the ``quarto`` marker at post-render.
+FILTER_STAGES = ("pre-ast", "post-ast", "pre-quarto", "post-quarto", "pre-render",
+                 "post-render")
+DEFAULT_STAGE = "pre-quarto"
 
 
 def merge(base: Any, over: Any) -> Any:
@@ -59,6 +65,37 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
+def project_filters(entries: Any, root: Path, where: str) -> list[tuple[str, Path]]:
+    """The Lua filters of a ``filters:`` list as (stage, absolute path), in listed order.
+
+    Entries are a path, the ``quarto`` marker, or a mapping ``{path, at, type}``; JSON filters,
+    extension names and the ``citeproc`` marker are not run by this builder. An unknown stage
+    or a mapping without a path is an error naming ``where`` (the configuration file)."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise BuildError(f"{where}: filters: expected a list of filters, got {entries!r}")
+    out: list[tuple[str, Path]] = []
+    plain_stage = DEFAULT_STAGE
+    for entry in entries:
+        if entry == "quarto":  # legacy syntax: plain filters after it run after Quarto's
+            plain_stage = "post-render"
+            continue
+        if isinstance(entry, dict):
+            path, stage = entry.get("path"), entry.get("at", DEFAULT_STAGE)
+            if not isinstance(path, str) or not path:
+                raise BuildError(f"{where}: filters: entry {entry!r} has no path")
+            if stage not in FILTER_STAGES:
+                raise BuildError(f"{where}: filters: {path}: unknown stage at: {stage!r} "
+                                 f"(use one of {', '.join(FILTER_STAGES)})")
+            is_lua = entry.get("type", "lua" if path.endswith(".lua") else "json") == "lua"
+        else:
+            path, stage, is_lua = str(entry), plain_stage, str(entry).endswith(".lua")
+        if is_lua:
+            out.append((stage, (root / path).resolve()))
+    return out
+
+
 def _formats(value: Any) -> dict[str, Any]:
     """Normalise ``format:`` (string, list or mapping) to a mapping of format → options."""
     if value is None:
@@ -78,6 +115,14 @@ def active_profiles(config: dict, requested: str | None) -> tuple[str, ...]:
         default = (config.get("profile") or {}).get("default")
         spec = ",".join(default) if isinstance(default, list) else (default or "")
     return tuple(p.strip() for p in spec.split(",") if p.strip())
+
+
+class ProjectConfig(dict):
+    """A merged configuration mapping that remembers the project folder it was read from."""
+
+    def __init__(self, data: dict, root: Path):
+        super().__init__(data)
+        self.root = root
 
 
 @dataclass(frozen=True)
@@ -112,14 +157,15 @@ class Site:
         return [res] if isinstance(res, str) else list(res)
 
     @property
+    def filter_stages(self) -> list[tuple[str, Path]]:
+        """Project Lua filters (``filters:``) as (Quarto stage, absolute path)."""
+        return project_filters(self.config.get("filters"), self.root,
+                               str(self.root / PROJECT_FILE))
+
+    @property
     def filters(self) -> list[Path]:
         """Project Lua filters (``filters:``), resolved against the project root."""
-        out = []
-        for entry in self.config.get("filters") or []:
-            path = entry.get("path") if isinstance(entry, dict) else entry
-            if isinstance(path, str) and path.endswith(".lua"):
-                out.append((self.root / path).resolve())
-        return out
+        return [path for _, path in self.filter_stages]
 
     def render_list(self) -> tuple[list[str], list[str]]:
         """Pages to render (relative POSIX paths, in order) and explicitly listed missing ones."""
@@ -217,11 +263,14 @@ def load_site(root: Path | str, profile: str | None = None) -> Site:
     if not path.is_file():
         raise BuildError(f"no {PROJECT_FILE} in {root}")
     config = read_yaml(path)
+    project_filters(config.get("filters"), root, str(path))  # errors name their file
     profiles = active_profiles(config, profile)
     for name in profiles:
         overlay = root / f"_quarto-{name}.yml"
         if overlay.is_file():  # like Quarto, a profile without an overlay file is allowed
-            config = merge(config, read_yaml(overlay))
+            extra = read_yaml(overlay)
+            project_filters(extra.get("filters"), root, str(overlay))
+            config = merge(config, extra)
         else:
             print(f"note: profile {name!r} has no {overlay.name}", file=sys.stderr)
-    return Site(root=root, config=config, profiles=profiles)
+    return Site(root=root, config=ProjectConfig(config, root), profiles=profiles)

@@ -2,6 +2,8 @@
 
 Hrefs in the configuration are project-relative ``.qmd`` paths; links in a page are made
 relative to that page's output file, so the site works from any folder or URL prefix.
+Sidebar ``contents`` may be generated from the pages as Quarto does (``contents: auto``, a
+folder or glob as ``contents``, an ``- auto: "tutorials/*.qmd"`` item), in Quarto's order.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import html
 import posixpath
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from .qmd import QmdSyntaxError, split_front_matter
 
 
 def out_path(rel: str) -> str:
@@ -46,6 +51,7 @@ class Link:
 class Section:
     text: str
     items: list = field(default_factory=list)   # Link | Section
+    link: Link | None = None                    # the heading links to this page, if any
 
 
 @dataclass
@@ -88,8 +94,11 @@ class Navigation:
             out = []
             for entry in items:
                 if isinstance(entry, Section):
+                    heading = (self._a(Link(entry.text, entry.link.href, entry.link.page),
+                                       current, "sb-sidebar-heading-link") if entry.link
+                               else html.escape(entry.text))
                     out.append(f'<li class="sb-sidebar-section"><p class="sb-sidebar-heading">'
-                               f"{html.escape(entry.text)}</p><ul>{render(entry.items)}</ul></li>")
+                               f"{heading}</p><ul>{render(entry.items)}</ul></li>")
                 else:
                     out.append(f"<li>{self._a(entry, current, 'sb-sidebar-link')}</li>")
             return "".join(out)
@@ -120,10 +129,136 @@ def _link(entry, titles: dict[str, str], root_pages: set[str]) -> Link | None:
     return Link(text or titles.get(page) or page, page, page)
 
 
+# -- generated sidebar items (Quarto's website-sidebar-auto) ---------------------------------
+_INDEX = re.compile(r"^index\.\w+$")
+
+
+def _glob_regex(pattern: str) -> re.Pattern:
+    """A Quarto glob as a regex over project-relative paths: ``*`` and ``?`` stay inside a
+    folder, ``**`` crosses folders; without a slash it matches at any depth, a leading slash
+    anchors it at the project root."""
+    if pattern.startswith("/"):
+        pattern = pattern[1:]
+    elif "/" not in pattern:
+        pattern = "**/" + pattern
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pattern[i] == "[" and "]" in pattern[i + 1:]:
+            end = pattern.index("]", i + 1)
+            body = pattern[i + 1:end]
+            out += "[" + ("^" + body[1:] if body.startswith("!") else body) + "]"
+            i = end + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+def _is_dir(name: str, pages: set[str]) -> bool:
+    return bool(name) and any(p.startswith(name.rstrip("/") + "/") for p in pages)
+
+
+def _title_from_path(name: str) -> str:
+    words = re.sub(r"[_\-]+", " ", posixpath.basename(name)).split()
+    return " ".join(w[:1].upper() + w[1:] for w in words) if " " not in name else name
+
+
+class _AutoSidebar:
+    """Expands ``auto`` sidebar entries into plain entries, as Quarto does: titles from the
+    pages, sub-folders as sections (linked to their ``index`` page), a folder's own index
+    page left out, numeric ``order:`` front matter first, then files by name, then folders."""
+
+    def __init__(self, pages: set[str], titles: dict[str, str], root: Path | None):
+        self.pages, self.titles, self.root = pages, titles, root
+        self._orders: dict[str, float | None] = {}
+
+    def order(self, page: str) -> float | None:
+        if page not in self._orders:
+            value = None
+            if self.root is not None:
+                try:
+                    fm, _, _ = split_front_matter((self.root / page).read_text("utf-8"), page)
+                    value = fm.get("order")
+                except (OSError, QmdSyntaxError):
+                    value = None
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            self._orders[page] = float(value) if ok else None
+        return self._orders[page]
+
+    def items(self, auto) -> list:
+        """Plain sidebar entries for ``auto: true | "glob" | [globs]``."""
+        globs = ["*"] if auto is True else [] if auto in (False, None) else (
+            [auto] if isinstance(auto, str) else [str(a) for a in auto])
+        auto_dir = (isinstance(auto, str) and "*" not in auto
+                    and _is_dir(auto.strip("/"), self.pages))
+        entries: list[dict] = []
+        for glob in globs:
+            if "*" not in glob and _is_dir(glob.strip("/"), self.pages):
+                glob = glob.strip("/") + "/**"
+            rx = _glob_regex(glob)
+            matched = sorted(p for p in self.pages if rx.match(p))
+            match = re.match(r"(.*?)/\*", glob.lstrip("/"))
+            base = match.group(1) if match and _is_dir(match.group(1), self.pages) else ""
+            tree: dict = {}
+            for page in matched:
+                rel = page[len(base) + 1:] if base else page
+                node = tree
+                for part in rel.split("/"):
+                    node = node.setdefault(part, {})
+            if auto_dir:  # a folder given by name becomes one section
+                parent, _, name = base.rpartition("/")
+                base, tree = parent, {name: tree}
+            entries += self._entries(base + "/" if base else "", tree)
+        return [self._item(e) for e in sorted(entries, key=self._key)]
+
+    def _entries(self, prefix: str, nodes: dict) -> list[dict]:
+        out = []
+        for name, children in nodes.items():
+            href = prefix + name
+            if children:  # a folder
+                index = next((n for n in children if _INDEX.match(n) and not children[n]), None)
+                rest = {n: c for n, c in children.items() if n != index}
+                entry = self._page(f"{href}/{index}") if index else {
+                    "title": _title_from_path(name), "order": None}
+                entry.update(name=name, children=self._entries(href + "/", rest))
+                out.append(entry)
+            elif not _INDEX.match(name):  # a folder's index page links its section
+                out.append(self._page(href))
+        return sorted(out, key=self._key)
+
+    def _page(self, href: str) -> dict:
+        return {"title": self.titles.get(href) or _title_from_path(Path(href).stem),
+                "href": href, "order": self.order(href), "name": Path(href).stem}
+
+    @staticmethod
+    def _key(entry: dict):
+        name = entry["name"].casefold()
+        if entry["order"] is not None:
+            return (0, entry["order"], 0, name)
+        return (1, 0, int("children" in entry), name)
+
+    def _item(self, entry: dict):
+        if "children" in entry:
+            section = entry.get("href") or entry["title"]
+            return {"section": section, "contents": [self._item(e) for e in entry["children"]]}
+        return {"text": entry["title"], "href": entry["href"]}
+
+
 def build_navigation(site_config: dict, titles: dict[str, str], pages: set[str],
-                     current_hint: str | None = None) -> Navigation:
-    """Navigation from the ``website:`` section; ``titles`` maps source pages to titles."""
+                     current_hint: str | None = None, *, root: Path | None = None) -> Navigation:
+    """Navigation from the ``website:`` section; ``titles`` maps source pages to titles.
+
+    ``root`` (default: the folder a loaded configuration came from) is read for the
+    ``order:`` front matter of pages that a generated sidebar entry lists."""
     website = site_config.get("website") or {}
+    auto = _AutoSidebar(pages, titles, root or getattr(site_config, "root", None))
     skipped: list[str] = []
 
     def links(entries) -> list[Link]:
@@ -145,15 +280,37 @@ def build_navigation(site_config: dict, titles: dict[str, str], pages: set[str],
 
     order: list[str] = []
 
+    def section(entry: dict) -> Section:
+        value, contents = entry["section"], entry.get("contents")
+        target = entry.get("href") or value
+        link = _link({"href": target, "text": entry.get("text")}, titles, pages) \
+            if isinstance(target, str) and posixpath.normpath(target) in pages else None
+        if link is None and isinstance(contents, str):  # a globbed folder: link its index
+            match = re.match(r"(.*?)/\*", contents)
+            folder = contents.strip("/") if _is_dir(contents.strip("/"), pages) else (
+                match.group(1) if match else "")
+            index = next((p for p in sorted(pages) if folder and posixpath.dirname(p) == folder
+                          and _INDEX.match(posixpath.basename(p))), None)
+            if index:
+                link = Link(str(entry.get("text") or value), index, index)
+        if link is not None and link.page and link.page not in order:
+            order.append(link.page)
+        text = str(entry.get("text") or (link.text if link and value == target else value))
+        return Section(text, tree(contents), link)
+
     def tree(entries) -> list:
+        if isinstance(entries, str) or entries is True:  # contents: auto | folder | glob
+            entries = [{"auto": True if entries in ("auto", True) else entries}]
         out: list = []
         for entry in entries or []:
             if isinstance(entry, dict) and "section" in entry:
-                section = Section(str(entry["section"]), tree(entry.get("contents")))
-                if section.items:
-                    out.append(section)
+                sec = section(entry)
+                if sec.items or sec.link:
+                    out.append(sec)
+            elif isinstance(entry, dict) and "auto" in entry:
+                out.extend(tree(auto.items(entry["auto"])))
             elif entry == "auto":
-                out.extend(tree(sorted(pages)))
+                out.extend(tree(auto.items(True)))
             else:
                 link = _link(entry, titles, pages)
                 if link is None:

@@ -151,7 +151,7 @@ def build_page(job: PageJob) -> PageResult:
     body = notebook_markdown(executed, ctx)
     header = yaml.safe_dump(pandoc_metadata(site, rel, fm, meta), allow_unicode=True,
                             sort_keys=False)
-    parts = render(f"---\n{header}---\n\n{body}", page=rel, project_filters=site.filters,
+    parts = render(f"---\n{header}---\n\n{body}", page=rel, project_filters=site.filter_stages,
                    toc=bool(html_opts.get("toc", True)),
                    toc_depth=int(html_opts.get("toc-depth", 3)), cwd=source_path.parent)
     result.warnings = [f"{rel}: {w}" for w in parts.warnings]

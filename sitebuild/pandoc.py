@@ -1,8 +1,8 @@
 """Render Quarto-shaped Markdown to HTML parts with pandoc 3 (from the pypandoc-binary wheel).
 
-Filters run in Quarto's order: conditional content, the project's own filters (``filters:`` in
-``_quarto.yml``), callouts, cross references, ``.qmd`` links, and only then ``--citeproc``
-(which would otherwise read ``@fig-x`` as a missing citation).
+Filters run in Quarto's order: conditional content, callouts, cross references, ``.qmd``
+links, and only then ``--citeproc`` (which would otherwise read ``@fig-x`` as a missing
+citation); the project's own filters (``filters:``) run at their Quarto stage (``at:``).
 """
 
 from __future__ import annotations
@@ -61,10 +61,22 @@ def pandoc_path() -> str:
                      "(pip install -e '.[site]', which brings pypandoc-binary)")
 
 
-def lua_filters(project_filters: list[Path]) -> list[Path]:
-    """All Lua filters in the order they run."""
-    return [FILTERS / "profile.lua", *project_filters, FILTERS / "callouts.lua",
-            FILTERS / "crossref.lua", FILTERS / "links.lua"]
+def lua_filters(project_filters: list) -> list[Path]:
+    """All Lua filters in the order they run. A project filter is a path (run before callouts
+    are parsed) or (Quarto stage, path), placed where that stage falls in this pipeline:
+    pre-ast first; post-ast/pre-quarto once callouts are parsed (they are raw HTML then, as
+    they are custom nodes in Quarto); post-quarto/pre-render after cross references;
+    post-render last, before citeproc (as in Quarto)."""
+    at: dict[str, list[Path]] = {"ast": [], "quarto": [], "render": [], "end": []}
+    slot = {"pre-ast": "ast", "post-ast": "quarto", "pre-quarto": "quarto",
+            "post-quarto": "render", "pre-render": "render", "post-render": "end"}
+    for entry in project_filters:
+        stage, path = entry if isinstance(entry, tuple) else ("pre-ast", entry)
+        if stage not in slot:
+            raise BuildError(f"{path}: unknown filter stage {stage!r}")
+        at[slot[stage]].append(path)
+    return [*at["ast"], FILTERS / "profile.lua", FILTERS / "callouts.lua", *at["quarto"],
+            FILTERS / "crossref.lua", *at["render"], FILTERS / "links.lua", *at["end"]]
 
 
 def render(markdown: str, *, page: str, project_filters: list[Path], toc: bool = True,

@@ -298,3 +298,147 @@ def test_serve_uses_quarto_when_installed(tmp_path):
     html = _serve_and_fetch(root, ["--profile", "instructor"],
                             env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
     assert html.strip() == "rendered by quarto render --profile instructor"
+
+
+# -- filter stages (`filters: - {path, at}`) -------------------------------------------------
+STAGE_PROBE = """-- appends what it saw: unparsed callout divs, resolved cross references
+local callouts, xrefs = 0, 0
+return {{
+  Div = function(d) if d.classes:includes("callout-tip") then callouts = callouts + 1 end end,
+  Link = function(l) if l.classes:includes("quarto-xref") then xrefs = xrefs + 1 end end,
+  Pandoc = function(doc)
+    doc.blocks:insert(pandoc.Para("{stage}: callouts=" .. callouts .. " xrefs=" .. xrefs))
+    return doc
+  end,
+}}
+"""
+STAGE_DOC = """---
+title: S
+instructor: true
+---
+
+::: {.callout-tip .solution}
+## Solution
+Answer, see @fig-a.
+:::
+
+::: {#fig-a .sb-float .sb-float-fig}
+![](a.png){fig-alt="A"}
+
+::: {.sb-caption}
+Cap.
+:::
+:::
+"""
+
+
+def test_project_filters_run_at_their_quarto_stage(tmp_path):
+    from sitebuild.pandoc import render
+
+    stages = ["pre-ast", "post-ast", "pre-quarto", "post-quarto", "pre-render", "post-render"]
+    probes = []
+    for stage in stages:
+        probe = tmp_path / f"{stage}.lua"
+        probe.write_text(STAGE_PROBE.format(stage=stage))
+        probes.append((stage, probe))
+    body = render(STAGE_DOC, page="s.qmd", project_filters=probes).body
+    # before the AST stage callouts are still divs; after it they are rendered (as Quarto's
+    # custom nodes are invisible to a Div filter); cross references resolve in the quarto stage
+    assert "pre-ast: callouts=1 xrefs=0" in body
+    for stage in ("post-ast", "pre-quarto"):
+        assert f"{stage}: callouts=0 xrefs=0" in body
+    for stage in ("post-quarto", "pre-render", "post-render"):
+        assert f"{stage}: callouts=0 xrefs=1" in body
+
+
+def test_solutions_filter_only_works_before_callouts_are_parsed():
+    from sitebuild.pandoc import render
+
+    solutions = ROOT / "filters" / "solutions.lua"
+    md = "::: {.callout-tip .solution}\n## Solution\nAnswer.\n:::\n"
+
+    def body(meta: str, stage: str) -> str:
+        return render(f"---\ntitle: S\n{meta}---\n" + md, page="s.qmd",
+                      project_filters=[(stage, solutions)]).body
+
+    assert '<details class="callout callout-tip solution" open>' in body("instructor: true\n",
+                                                                         "pre-ast")
+    assert '<details class="callout callout-tip solution">' in body("", "pre-ast")
+    # at Quarto's default stage the callout is already parsed: nothing to unfold
+    assert "<details" not in body("instructor: true\n", "pre-quarto")
+
+
+def test_site_registers_solutions_filter_before_callouts():
+    from sitebuild.config import load_site
+
+    for profile in (None, "instructor"):
+        site = load_site(ROOT, profile)
+        assert site.filter_stages == [("pre-ast", ROOT / "filters" / "solutions.lua")]
+
+
+def test_default_stage_filter_leaves_instructor_solutions_folded(tmp_path):
+    root = _copy_fixture(tmp_path / "s")
+    config = root / "_quarto.yml"
+    staged = "  - path: filters/solutions.lua\n    at: pre-ast\n"
+    assert staged in config.read_text()
+    config.write_text(config.read_text().replace(staged, "  - filters/solutions.lua\n"))
+    report = build_site(root, profile="instructor", pages=["lessons/two.qmd"], log=_quiet)
+    assert report.ok, format_errors(report.errors)
+    html = read(report, "lessons/two.html")
+    # the filter ran after the callout was parsed, so it changed nothing (as in Quarto >= 1.4):
+    # the solution keeps the shape its source gave it, a plain callout, not an opened <details>
+    assert '<div class="callout callout-tip solution" role="note">' in html
+    assert 'solution" open>' not in html
+
+
+def test_unknown_filter_stage_is_an_error_naming_the_file(tmp_path):
+    from sitebuild.config import load_site
+    from sitebuild.errors import BuildError
+
+    root = _copy_fixture(tmp_path / "s")
+    overlay = root / "_quarto-instructor.yml"
+    overlay.write_text(overlay.read_text()
+                       + "filters:\n  - path: filters/solutions.lua\n    at: pre-magic\n")
+    load_site(root)  # the overlay is not read without its profile
+    with pytest.raises(BuildError, match=r"_quarto-instructor\.yml: filters: "
+                                         r"filters/solutions\.lua: unknown stage.*pre-magic"):
+        load_site(root, "instructor")
+    proc = subprocess.run([sys.executable, "-m", "sitebuild", "--root", str(root), "build",
+                           "--profile", "instructor"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1
+    assert "_quarto-instructor.yml: filters: filters/solutions.lua: unknown stage" in proc.stderr
+    assert "pre-ast, post-ast, pre-quarto, post-quarto, pre-render, post-render" in proc.stderr
+
+
+# -- sidebar contents generated from a glob ----------------------------------------------------
+def _page(title: str, extra: str = "") -> str:
+    return f'---\ntitle: "{title}"\n{extra}---\n\nText of {title}.\n'
+
+
+def test_sidebar_glob_lists_new_pages_in_quarto_order(tmp_path):
+    root = _copy_fixture(tmp_path / "s")
+    config = root / "_quarto.yml"
+    explicit = '      - section: "Lessons"\n        contents:\n          - lessons/two.qmd\n'
+    assert explicit in config.read_text()
+    config.write_text(config.read_text().replace(explicit, (
+        '      - section: "Lessons"\n        contents:\n          - lessons/index.qmd\n'
+        '          - auto: "lessons/*.qmd"\n')))
+    lessons = root / "lessons"
+    (lessons / "index.qmd").write_text(_page("All lessons"))
+    (lessons / "a_first.qmd").write_text(_page("Alpha lesson"))
+    (lessons / "Beta.qmd").write_text(_page("Beta lesson"))
+    (lessons / "z_pinned.qmd").write_text(_page("Pinned lesson", "order: 1\n"))
+    report = build_site(root, pages=["lessons/a_first.qmd", "lessons/index.qmd"], log=_quiet)
+    assert report.ok, format_errors(report.errors)
+    html = read(report, "lessons/a_first.html")
+    sidebar = html[html.index('class="sb-sidebar-list"'):]
+    sidebar = sidebar[:sidebar.index("</ul></li></ul>")]
+    lessons_part = sidebar[sidebar.index("Lessons</p>"):]
+    # the index is listed once (explicitly); numeric `order:` first, then by file name
+    # (case-insensitive), as Quarto sorts generated sidebar items
+    titles = re.findall(r'class="sb-sidebar-link[^"]*"[^>]*>([^<]+)</a>', lessons_part)
+    assert titles == ["All lessons", "Pinned lesson", "Alpha lesson", "Beta lesson",
+                      "Lesson two"]
+    assert sidebar.count('href="index.html"') == 1
+    assert '<a class="sb-pager-prev" href="z_pinned.html" rel="prev">' in html
+    assert '<a class="sb-pager-next" href="Beta.html" rel="next">' in html
