@@ -22,13 +22,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"mlsysim: error: {message}\n")
 
 
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:20]!r}… ({len(text):,} characters)"
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {_shown(text)}") \
+            from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {_shown(text)}")
     return value
 
 
@@ -36,9 +41,10 @@ def _fraction(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {_shown(text)}") \
+            from None
     if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {_shown(text)}")
     return value
 
 
