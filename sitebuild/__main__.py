@@ -1,8 +1,9 @@
-"""Command line: ``python -m sitebuild build|serve|check``.
+"""Command line: ``python -m sitebuild build|serve|check|new``.
 
     python -m sitebuild build [--profile instructor] [--jobs N] [--no-cache] [PAGE ...]
     python -m sitebuild serve [--port 8000] [--profile P]
     python -m sitebuild check [--site DIR]      (browser check, sitebuild/check.py)
+    python -m sitebuild new tutorial NAME [--title "A question?"]   (sitebuild/new.py)
 """
 
 from __future__ import annotations
@@ -50,6 +51,20 @@ def _serve(args) -> int:
     return 0
 
 
+def _new(args) -> int:
+    from .new import new_tutorial
+
+    try:
+        path = new_tutorial(Path(args.root), args.name, args.title)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}\nnext: edit it, preview with `make serve`, test with "
+          "`.venv/bin/python -m pytest -q tests/test_page_lint.py` (CONTRIBUTING.md, "
+          "\"Adding a tutorial\")", file=sys.stderr)
+    return 0
+
+
 def _check(argv: list[str]) -> int:
     try:
         check = importlib.import_module("sitebuild.check")
@@ -83,9 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--profile")
     serve.add_argument("--jobs", type=int)
     sub.add_parser("check", help="browser check of the built site (sitebuild/check.py)")
+    new = sub.add_parser("new", help="start a page from a template: new tutorial NAME")
+    new.add_argument("kind", choices=["tutorial"])
+    new.add_argument("name", help="a simple slug, e.g. kv_cache (tutorials/NN_kv_cache.qmd)")
+    new.add_argument("--title", help="the question the page answers (default from NAME)")
     args = parser.parse_args(argv)
     if args.command == "build":
         return _build(args)
+    if args.command == "new":
+        return _new(args)
     return _serve(args)
 
 
