@@ -37,6 +37,9 @@ class _StrEnum(str, Enum):
     def __str__(self) -> str:
         return self.value
 
+    def __repr__(self) -> str:  # 'Memory', as the plain string it compares equal to: an
+        return repr(self.value)  # inline `{python} r.bottleneck` on a page reads Memory
+
     def __format__(self, spec: str) -> str:
         return format(self.value, spec)
 

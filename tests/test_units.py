@@ -53,3 +53,13 @@ def test_bytes_are_a_dimension_of_their_own():
     assert not Q_(1, "GHz").is_compatible_with("B/s")
     assert not Q_(80).is_compatible_with("GB")
     assert Q_(8, "Gbit/s").to("GB/s").magnitude == pytest.approx(1.0)
+
+
+def test_vocabulary_enums_read_as_their_value_everywhere_a_reader_sees_them():
+    """str, format and repr (what IPython and an inline `{python}` expression show) are the
+    plain value, so a page never prints <Bottleneck.MEMORY: 'Memory'>."""
+    from mlsysim.vocabulary import Bottleneck, OpKind, Phase
+
+    for member in (Bottleneck.MEMORY, Phase.DECODE, OpKind.GEMM):
+        assert str(member) == f"{member}" == member.value and member == member.value
+        assert repr(member) == repr(member.value)
