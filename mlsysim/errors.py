@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any, Literal, get_args, get_origin
 
 
 class MlsysimError(ValueError):
@@ -62,15 +63,113 @@ def _or_list(items: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
-def format_validation_error(exc, origin: str) -> str:
-    """One line per problem: ``origin: field.path: message (got value)``."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__") or "(top level)"
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis in the middle."""
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 25] + "…" + text[-24:]
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """A short description of ``value`` for an error message: its ``repr`` cut to ``limit``
+    characters, or its size for a container or a huge integer (hostile values can be
+    megabytes long)."""
+    if isinstance(value, dict):
+        n = len(value)
+        return f"a mapping of {n} key{'s' * (n != 1)}" if value else "an empty mapping"
+    if isinstance(value, (list, tuple, set)):
+        n = len(value)
+        return f"a list of {n} item{'s' * (n != 1)}" if value else "an empty list"
+    if hasattr(type(value), "model_fields"):  # a spec: its class and name, not its repr
+        name = getattr(value, "name", None)
+        return f"{type(value).__name__} {clip(repr(name), limit)}" if name else type(value).__name__
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 100:
+        return f"an integer of {int(value.bit_length() * 0.30103) + 1} digits"
+    return clip(repr(value), limit)
+
+
+#: Problems and unknown keys shown in one message; the rest are counted.
+MAX_PROBLEMS = 4
+MAX_UNKNOWN_KEYS = 5
+_OWN_MESSAGE = {"value_error", "assertion_error", "missing", "extra_forbidden"}
+
+
+def format_validation_error(exc, origin: str, spec: type | None = None) -> str:
+    """One line: ``origin: field.path: problem (got value); other.field: problem; …``.
+
+    Each problem names its field and what is expected; unknown keys are grouped per mapping
+    (the first few shown, with close field names of ``spec`` suggested, the rest counted), and
+    values are cut short, so a hostile file cannot produce a megabyte of message."""
+    problems: list = []  # a string, or the list of unknown keys of one mapping
+    unknown: dict[tuple, list] = {}
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err.get("loc", ()) if p != "__root__")
+        if err.get("type") == "extra_forbidden" and loc:
+            if loc[:-1] not in unknown:
+                unknown[loc[:-1]] = []
+                problems.append(loc[:-1])
+            unknown[loc[:-1]].append(loc[-1])
+            continue
+        where = clip(".".join(str(p) for p in loc)) or "(top level)"
         msg = err.get("msg", "invalid").removeprefix("Value error, ")
-        if err.get("type") == "extra_forbidden":
-            msg = "unknown key (not a field of this spec; check the spelling)"
-        elif err.get("type") == "missing":
-            msg = "required field is missing"
-        lines.append(f"{origin}: {loc}: {msg}")
-    return "\n".join(lines)
+        msg = msg.replace("Input should be ", "should be ", 1)
+        if err.get("type") == "missing":
+            expected = _expected(spec, loc)
+            msg = "required field is missing" + (f": give {expected}" if expected else "")
+        elif err.get("type") not in _OWN_MESSAGE and loc and "input" in err:
+            msg += f" (got {short(err['input'])})"
+        problems.append(f"{where}: {clip(msg, 240)}" if loc or err.get("type") != "value_error"
+                        else clip(msg, 240))  # a check across fields names its fields
+    shown = [p if isinstance(p, str) else _unknown_keys(p, unknown[p], spec)
+             for p in problems[:MAX_PROBLEMS]]
+    more = len(problems) - len(shown)
+    tail = f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else ""
+    return f"{origin}: " + "; ".join(shown) + tail
+
+
+def _unknown_keys(parent: tuple, keys: list, spec: type | None) -> str:
+    model = _model_at(spec, parent)
+    fields = [f for f in getattr(model, "model_fields", {}) if f != "provenance"]
+    shown = []
+    for key in keys[:MAX_UNKNOWN_KEYS]:
+        close = suggest(str(key), fields, n=1) if fields and isinstance(key, str) else []
+        shown.append(short(key, 40) + (f" (did you mean {close[0]!r}?)" if close else ""))
+    more = f" and {len(keys) - len(shown):,} more" if len(keys) > len(shown) else ""
+    where = clip(".".join(str(p) for p in parent)) + ": " if parent else ""
+    noun = "unknown key" if len(keys) == 1 else "unknown keys"
+    if model is None:
+        return f"{where}{noun} {', '.join(shown)}{more} (not fields of this spec)"
+    return (f"{where}{noun} {', '.join(shown)}{more}: the fields of {model.__name__} are "
+            + ", ".join(fields))
+
+
+def _expected(spec: type | None, loc: tuple) -> str:
+    """What the field at ``loc`` of ``spec`` takes, in words ("a quantity in B/s")."""
+    model = _model_at(spec, loc[:-1]) if loc else None
+    field = getattr(model, "model_fields", {}).get(loc[-1]) if model is not None else None
+    if field is None:
+        return ""
+    for meta in field.metadata:
+        unit = getattr(getattr(meta, "func", None), "unit", None)
+        if unit:
+            return f"a quantity in {unit} (a number and its unit)"
+    kind = field.annotation
+    if get_origin(kind) is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(kind))
+    if hasattr(kind, "model_fields"):
+        return f"a mapping of {kind.__name__} fields"
+    return {int: "a whole number", float: "a number", str: "a string"}.get(kind, "")
+
+
+def _model_at(spec: type | None, loc: tuple):
+    """The pydantic model class of the mapping at ``loc`` inside ``spec``, where known."""
+    model = spec
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        candidates = [a for a in (get_args(field.annotation) or (field.annotation,))
+                      if isinstance(a, type) and hasattr(a, "model_fields")]
+        if len(candidates) != 1:
+            return None
+        model = candidates[0]
+    return model

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import CatalogError
+from ..errors import CatalogError, short
 from ..registry import Registry
 from ..vocabulary import HARDWARE_TIERS, MODEL_CATEGORIES
 from .loader import CATALOG_DIR, build_spec, iter_files, read_yaml, sources
@@ -27,7 +27,7 @@ def resolve_hardware_references(data: dict, origin: str) -> dict:
         key = eff["device_class"]
         if key not in DeviceClasses:
             raise CatalogError(f"{origin}: efficiency.device_class: unknown device class "
-                               f"{key!r}; known: {', '.join(DeviceClasses.names())}")
+                               f"{short(key)}; known: {', '.join(DeviceClasses.names())}")
         data = {**data, "efficiency": {**eff, "device_class": DeviceClasses.get(key)}}
     return data
 
@@ -38,7 +38,7 @@ def resolve_link_references(link: dict, origin: str) -> dict:
         key = link["collectives"]
         if key not in LinkClasses:
             raise CatalogError(f"{origin}: intra_link.collectives: unknown link class "
-                               f"{key!r}; known: {', '.join(LinkClasses.names())}")
+                               f"{short(key)}; known: {', '.join(LinkClasses.names())}")
         link = {**link, "collectives": LinkClasses.get(key)}
     return link
 
@@ -77,7 +77,7 @@ def _load_systems() -> dict:
         if "accelerator" in data:
             name = str(data["accelerator"])
             if name not in Hardware:
-                raise CatalogError(f"{_rel(p)}: accelerator: unknown hardware {name!r}; "
+                raise CatalogError(f"{_rel(p)}: accelerator: unknown hardware {short(name)}; "
                                    f"known: {', '.join(Hardware.names())}")
             link = data.get("intra_link")
             if link is not None:
@@ -88,7 +88,7 @@ def _load_systems() -> dict:
         if "node" in data:
             name = str(data["node"])
             if name not in nodes:  # never look the node up in the registry being built
-                raise CatalogError(f"{_rel(p)}: node: unknown node {name!r}; known nodes: "
+                raise CatalogError(f"{_rel(p)}: node: unknown node {short(name)}; known nodes: "
                                    f"{', '.join(nodes) or 'none'}")
             fleets[p.stem] = build_spec(FleetSpec, {**data, "node": None}, _rel(p),
                                         key=p.stem, node=nodes[name])

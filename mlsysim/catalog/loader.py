@@ -17,32 +17,31 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from ..errors import CatalogError, format_validation_error
+from ..errors import CatalogError, clip, format_validation_error, short
+from .yaml_safe import MAX_BYTES, load_file
 
 CATALOG_DIR = Path(__file__).parent
 _BLOCK_KEYS = ("source", "section", "sparsity")
 _LEAF_KEYS = {"value", "source", "kind", "note", "section", "sparsity"}
 
 
-def read_yaml(path: Path) -> dict:
-    """Parse a YAML mapping, turning syntax errors into a one-line CatalogError."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read file: {exc.strerror}") from None
-    try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CatalogError(f"{path}: malformed YAML{where}: {problem}") from None
+def read_yaml(path: Path, max_bytes: int = MAX_BYTES) -> dict:
+    """Parse a YAML mapping; any problem with the file is a one-line CatalogError naming it
+    (size, encoding, syntax, aliases, duplicate keys, tags: see :mod:`.yaml_safe`)."""
+    data = load_file(path, max_bytes)
     if not isinstance(data, dict):
-        raise CatalogError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
+        raise CatalogError(f"{path}: {_not_a_mapping(data)}")
     return data
+
+
+def _not_a_mapping(data: Any) -> str:
+    example = "a mapping of fields, one 'key: value' per line (e.g. 'name: My GPU')"
+    if data is None:
+        return f"the file is empty (or only comments); expected {example}"
+    what = short(data, 40) if isinstance(data, list) else f"a single value, {short(data, 40)}"
+    return f"the top level is {what}; expected {example}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,45 +60,69 @@ def _is_number(value: Any) -> bool:
 
 def split_provenance(data: Any, origin: str, path: str = "", inherited: dict | None = None,
                      out: dict | None = None, require_source: bool = True):
-    """Strip provenance annotations from ``data``; return (plain data, {path: provenance})."""
-    inherited = dict(inherited or {})
+    """Strip provenance annotations from ``data``; return (plain data, {path: provenance}).
+
+    The walk is bounded: nesting deeper than :data:`MAX_DEPTH` or more than :data:`MAX_NODES`
+    values (a structure built with shared references, walked as a tree) is a CatalogError."""
     out = {} if out is None else out
-    if isinstance(data, dict) and "value" in data and set(data) <= _LEAF_KEYS:
-        if "source" in data:  # a section belongs to its source: a new source resets it
-            inherited.pop("section", None)
-        prov = {**inherited, **{k: v for k, v in data.items() if k != "value"}}
-        _record(prov, data["value"], origin, path, out, require_source)
-        return data["value"], out
-    if isinstance(data, dict):
-        if "source" in data:
-            inherited.pop("section", None)
-        for key in _BLOCK_KEYS:
-            if key in data:
-                inherited[key] = data[key]
-        plain = {}
-        for key, value in data.items():
-            if key in _BLOCK_KEYS:
-                continue
-            child = f"{path}.{key}" if path else str(key)
-            plain[key], _ = split_provenance(value, origin, child, inherited, out, require_source)
-        return plain, out
-    if isinstance(data, list):
-        return [split_provenance(v, origin, f"{path}[{i}]", inherited, out, require_source)[0]
-                for i, v in enumerate(data)], out
-    if _is_number(data):
-        _record(inherited, data, origin, path, out, require_source)
-    return data, out
+    walk = _Walk(origin, out, require_source)
+    return walk.split(data, path, dict(inherited or {}), 0), out
+
+
+#: Deepest nesting of a spec (catalog entries use 4 levels) and most values walked in one file.
+MAX_DEPTH = 32
+MAX_NODES = 1_000_000
+
+
+class _Walk:
+    __slots__ = ("nodes", "origin", "out", "require_source")
+
+    def __init__(self, origin: str, out: dict, require_source: bool):
+        self.origin, self.out, self.require_source, self.nodes = origin, out, require_source, 0
+
+    def split(self, data: Any, path: str, inherited: dict, depth: int):
+        self.nodes += 1
+        if depth > MAX_DEPTH or self.nodes > MAX_NODES:
+            what = (f"nested more than {MAX_DEPTH} levels deep" if depth > MAX_DEPTH
+                    else f"more than {MAX_NODES:,} values")
+            raise CatalogError(f"{self.origin}: {clip(path) or '(top level)'}: {what}; a spec is a "
+                               "few levels of 'key: value' mappings")
+        if isinstance(data, dict):
+            if "source" in data:  # a section belongs to its source: a new source resets it
+                inherited = {k: v for k, v in inherited.items() if k != "section"}
+            if "value" in data and set(data) <= _LEAF_KEYS:
+                prov = {**inherited, **{k: v for k, v in data.items() if k != "value"}}
+                _record(prov, data["value"], self.origin, path, self.out, self.require_source)
+                return data["value"]
+            if any(key in data for key in _BLOCK_KEYS):
+                inherited = {**inherited, **{k: data[k] for k in _BLOCK_KEYS if k in data}}
+            plain = {}
+            for key, value in data.items():
+                if key in _BLOCK_KEYS:
+                    continue
+                child = f"{path}.{key}" if path else str(key)
+                plain[key] = self.split(value, child, inherited, depth + 1)
+            return plain
+        if isinstance(data, list):
+            return [self.split(v, f"{path}[{i}]", inherited, depth + 1)
+                    for i, v in enumerate(data)]
+        if _is_number(data):
+            _record(inherited, data, self.origin, path, self.out, self.require_source)
+        return data
 
 
 def _record(prov: dict, value: Any, origin: str, path: str, out: dict, require_source: bool):
     if "source" not in prov:
         if require_source:
-            raise CatalogError(f"{origin}: {path}: the number {value!r} has no source "
+            raise CatalogError(f"{origin}: {clip(path)}: the number {short(value)} has no source "
                                "(add 'source:' to it or to an enclosing block)")
         return
+    if not isinstance(prov["source"], str):
+        raise CatalogError(f"{origin}: {clip(path)}: source must be a key of catalog/sources.yaml "
+                           f"(a string), got {short(prov['source'], 40)}")
     if prov["source"] not in sources():
-        raise CatalogError(f"{origin}: {path}: source {prov['source']!r} is not a key of "
-                           "catalog/sources.yaml")
+        raise CatalogError(f"{origin}: {clip(path)}: source {short(prov['source'])} is not a "
+                           "key of catalog/sources.yaml")
     if ".precision_flops." in f".{path}" and prov.get("sparsity") != "dense":
         raise CatalogError(f"{origin}: {path}: FLOP rates must be dense peaks and say "
                            "'sparsity: dense'")
@@ -117,7 +140,7 @@ def build_spec(cls, data: dict, origin: str, key: str | None = None,
     try:
         return cls.model_validate(plain)
     except ValidationError as exc:
-        raise CatalogError(format_validation_error(exc, origin)) from None
+        raise CatalogError(format_validation_error(exc, origin, cls)) from None
 
 
 def iter_files(kind: str):

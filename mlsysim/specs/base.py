@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from ..errors import short
 from ..vocabulary import PRECISIONS
 
 Precision = Literal[PRECISIONS]
+
+#: Largest count a spec accepts: every integer is used as a float by the engine, and floats
+#: are exact up to 2^53 (a 400-digit "layers" would overflow the first float conversion).
+MAX_INT = 2**53
+
+
+def _not_boolean(value):
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got the boolean {str(value).lower()} (YAML reads "
+                         "true/false, yes/no and on/off as booleans)")
+    return value
+
+
+def _fits_a_float(value: int) -> int:
+    if abs(value) > MAX_INT:
+        raise ValueError(f"{short(value, 30)} is too large: a count is at most 2^53 "
+                         f"(about {float(MAX_INT):.1e})")
+    return value
+
+
+#: A whole number (a count, a year): booleans refused, at most 2^53 in magnitude.
+Int = Annotated[int, BeforeValidator(_not_boolean), AfterValidator(_fits_a_float)]
+#: A finite real number; booleans refused.
+Float = Annotated[float, BeforeValidator(_not_boolean), Field(allow_inf_nan=False)]
+#: A fraction in (0, 1]: an efficiency.
+Fraction = Annotated[Float, Field(gt=0, le=1)]
 
 
 class Spec(BaseModel):

@@ -17,15 +17,15 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import Precision, Sourced, Spec
+from .base import Float, Fraction, Precision, Sourced, Spec
 from .quantity import Time, TimeOrZero
 
 
 class GemmCalibration(Spec):
     """GEMM efficiency η_c = ceiling[precision] · rows / (rows + half_rows)."""
 
-    ceiling: dict[Precision, float]
-    half_rows: float = Field(ge=0)
+    ceiling: dict[Precision, Fraction]
+    half_rows: Float = Field(ge=0)
 
 
 class AttentionCalibration(Spec):
@@ -33,9 +33,9 @@ class AttentionCalibration(Spec):
     precision; ``kv_bandwidth`` is the fraction of achievable bandwidth a decode kernel reaches
     while it streams the KV cache."""
 
-    ceiling: float = Field(gt=0, le=1)
-    half_context: float = Field(ge=0)
-    kv_bandwidth: float = Field(gt=0, le=1)
+    ceiling: Float = Field(gt=0, le=1)
+    half_context: Float = Field(ge=0)
+    kv_bandwidth: Float = Field(gt=0, le=1)
 
 
 class DeviceClassSpec(Sourced):
@@ -48,9 +48,9 @@ class DeviceClassSpec(Sourced):
     attention: AttentionCalibration
     #: fraction of achievable bandwidth a weight-only quantised GEMM reaches, by weight precision
     #: (dequantisation runs in the GEMM's inner loop; 1 = as fast as streaming the raw bytes)
-    dequantization: dict[Precision, float] = Field(default_factory=dict)
+    dequantization: dict[Precision, Fraction] = Field(default_factory=dict)
     #: fraction of peak the vector units reach on element-wise kernels (norms, activations)
-    vector_efficiency: float = Field(default=0.5, gt=0, le=1)
+    vector_efficiency: Float = Field(default=0.5, gt=0, le=1)
     kernel_launch: TimeOrZero
 
     @cached_property
@@ -103,7 +103,7 @@ class CollectiveLine(Spec):
     algorithm: Literal["ring", "tree", "switch"]
     protocol: str | None = None
     step_latency: Time
-    efficiency: float = Field(gt=0, le=1)
+    efficiency: Float = Field(gt=0, le=1)
 
 
 class LinkClassSpec(Sourced):

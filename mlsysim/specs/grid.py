@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .base import Sourced
+from .base import Float, Sourced
 from .quantity import QuantityField
 
 CarbonIntensity = QuantityField("g/kWh")
@@ -18,5 +18,5 @@ class GridSpec(Sourced):
     key: str | None = None
     region: str | None = None
     carbon_intensity: CarbonIntensity
-    pue: float = Field(ge=1.0, le=3.0)
+    pue: Float = Field(ge=1.0, le=3.0)
     wue: WaterIntensity | None = None

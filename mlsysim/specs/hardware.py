@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..vocabulary import BYTES_PER_ELEMENT, HARDWARE_TIERS
-from .base import Precision, Sourced, Spec
+from .base import Float, Int, Precision, Sourced, Spec
 from .calibration import AttentionCalibration, DeviceClassSpec, GemmCalibration, LinkClassSpec
 from .quantity import Area, ByteRate, Bytes, BytesOrZero, FlopRate, Money, Power, Time, TimeOrZero
 
@@ -29,7 +29,7 @@ class ComputeSpec(Spec):
 
     precision_flops: dict[Precision, FlopRate]
     default_precision: Precision = "fp16"
-    cores: int | None = Field(default=None, gt=0)
+    cores: Int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _default_is_listed(self):
@@ -149,13 +149,13 @@ class EfficiencySpec(Spec):
     spec may instead give a flat ``compute`` fraction (and ``kernel_launch``): every kernel then
     runs at that fraction of peak, whatever its shape."""
 
-    memory: float = Field(gt=0, le=1)
+    memory: Float = Field(gt=0, le=1)
     device_class: DeviceClassSpec | None = None
-    compute: float | None = Field(default=None, gt=0, le=1)
+    compute: Float | None = Field(default=None, gt=0, le=1)
     kernel_launch: TimeOrZero | None = None
     #: this device's sustained compute relative to its class (a power- or clock-limited part
     #: of the family, measured): multiplies the class's GEMM and attention ceilings
-    compute_scale: float = Field(default=1.0, gt=0, le=1.5)
+    compute_scale: Float = Field(default=1.0, gt=0, le=1.5)
 
     @model_validator(mode="after")
     def _class_or_flat(self):
@@ -184,7 +184,7 @@ class HardwareSpec(Sourced):
     key: str | None = None
     tier: Tier
     vendor: str
-    year: int | None = Field(default=None, ge=1990, le=2035)
+    year: Int | None = Field(default=None, ge=1990, le=2035)
     form_factor: str | None = None
     description: str | None = None
     aliases: tuple[str, ...] = ()

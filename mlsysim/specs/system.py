@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .base import Sourced, Spec
+from .base import Int, Sourced, Spec
 from .hardware import HardwareSpec, InterconnectSpec
 from .quantity import ByteRate, Money, Power, Time
 
@@ -23,7 +23,7 @@ class NodeSpec(Sourced):
     name: str
     key: str | None = None
     accelerator: HardwareSpec
-    count: int = Field(gt=0)
+    count: Int = Field(gt=0)
     intra_link: InterconnectSpec | None = None
     host_power: Power | None = None
     unit_cost: Money | None = None
@@ -43,7 +43,7 @@ class FleetSpec(Sourced):
     name: str
     key: str | None = None
     node: NodeSpec
-    count: int = Field(gt=0)
+    count: Int = Field(gt=0)
     fabric: FabricSpec
 
     @property

@@ -12,7 +12,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
-from .base import Sourced, Spec
+from .base import Int, Sourced, Spec
 from .quantity import Bytes, Flops, Params
 
 Category = Literal["language", "vision", "tiny", "recommendation"]
@@ -21,8 +21,8 @@ Category = Literal["language", "vision", "tiny", "recommendation"]
 class MoESpec(Spec):
     """Mixture of experts: FLOPs follow the active parameters, bytes follow all of them."""
 
-    experts: int = Field(gt=1)
-    active_experts: int = Field(gt=0)
+    experts: Int = Field(gt=1)
+    active_experts: Int = Field(gt=0)
     active_parameters: Params
 
     @model_validator(mode="after")
@@ -40,11 +40,11 @@ class WorkloadSpec(Sourced):
     name: str
     key: str | None = None
     category: Category
-    year: int | None = Field(default=None, ge=1980, le=2035)
+    year: Int | None = Field(default=None, ge=1980, le=2035)
     description: str | None = None
     aliases: tuple[str, ...] = ()
     parameters: Params
-    layers: int = Field(gt=0)
+    layers: Int = Field(gt=0)
 
     @cached_property
     def parameter_count(self) -> float:
@@ -64,14 +64,14 @@ class TransformerWorkload(WorkloadSpec):
 
     kind: Literal["transformer"] = "transformer"
     architecture: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"
-    hidden_dim: int = Field(gt=0)
-    heads: int = Field(gt=0)
-    kv_heads: int | None = Field(default=None, gt=0)
-    ffn_dim: int | None = Field(default=None, gt=0)
+    hidden_dim: Int = Field(gt=0)
+    heads: Int = Field(gt=0)
+    kv_heads: Int | None = Field(default=None, gt=0)
+    ffn_dim: Int | None = Field(default=None, gt=0)
     mlp: Literal["gated", "plain"] = "plain"
     tied_embeddings: bool = False
-    vocab_size: int | None = Field(default=None, gt=0)
-    max_context: int | None = Field(default=None, gt=0)
+    vocab_size: Int | None = Field(default=None, gt=0)
+    max_context: Int | None = Field(default=None, gt=0)
     moe: MoESpec | None = None
 
     @model_validator(mode="after")
@@ -82,6 +82,10 @@ class TransformerWorkload(WorkloadSpec):
         if self.hidden_dim % self.heads:
             raise ValueError(f"hidden_dim ({self.hidden_dim}) must be divisible by heads "
                              f"({self.heads})")
+        if self.moe is not None and self.moe.active_parameters > self.parameters:
+            raise ValueError(f"moe.active_parameters ({self.moe.active_parameters:~P}) exceeds "
+                             f"parameters ({self.parameters:~P}): the active set is part of "
+                             "the whole model")
         return self
 
     @property
@@ -164,6 +168,11 @@ class SampleWorkload(WorkloadSpec):
         macs, flops = self.macs_per_sample, self.flops_per_sample
         if self.embedding_parameters is not None and self.embedding_parameters > self.parameters:
             raise ValueError("embedding_parameters exceeds parameters")
+        total, peak = self.activation_bytes_per_sample, self.peak_activation_bytes_per_sample
+        if total is not None and peak is not None and peak > total:
+            raise ValueError(f"peak_activation_bytes_per_sample ({peak:~P}) exceeds "
+                             f"activation_bytes_per_sample ({total:~P}): the live set is part "
+                             "of the total")
         if macs is None and flops is None:
             raise ValueError("give flops_per_sample or macs_per_sample")
         if flops is None:
