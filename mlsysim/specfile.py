@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from .catalog.loader import build_spec, read_yaml
+from .catalog.yaml_safe import USER_MAX_BYTES
 from .errors import CatalogError, short
 
 _KINDS = ("hardware", "transformer", "per_sample")
@@ -37,7 +38,7 @@ def load_spec(path: str | Path, kind: str | None = None):
     if kind is not None and kind not in _KINDS:
         raise CatalogError(f"load_spec: kind={short(kind)} is not one of {', '.join(_KINDS)}")
     path = Path(path)
-    data = read_yaml(path)
+    data = read_yaml(path, max_bytes=USER_MAX_BYTES)
     written = data.get("kind", "transformer")
     if kind is None:
         looks_like_hardware = "kind" not in data and not _HARDWARE_KEYS.isdisjoint(data)

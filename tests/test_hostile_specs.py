@@ -19,7 +19,7 @@ import pytest
 
 from mlsysim import load_spec
 from mlsysim.catalog.loader import build_spec, read_yaml, split_provenance
-from mlsysim.catalog.yaml_safe import MAX_BYTES
+from mlsysim.catalog.yaml_safe import MAX_BYTES, USER_MAX_BYTES
 from mlsysim.errors import CatalogError
 from mlsysim.specs import GridSpec, HardwareSpec, NodeSpec, SampleWorkload, TransformerWorkload
 from mlsysim.specs.base import MAX_INT
@@ -140,8 +140,15 @@ def test_path_that_is_not_a_path_is_a_type_error(path):
 
 
 def test_file_over_the_size_limit_names_the_limit(tmp_path):
-    path = _write(tmp_path, tf() + "#" * MAX_BYTES + "\n")
-    _has(_error(lambda: load_spec(path), path), f"{MAX_BYTES:,} bytes", "limit")
+    path = _write(tmp_path, tf() + "#" * USER_MAX_BYTES + "\n")
+    _has(_error(lambda: load_spec(path), path), f"{USER_MAX_BYTES:,} bytes", "limit")
+
+
+def test_catalog_files_have_a_larger_limit(tmp_path):
+    path = _write(tmp_path, "a: 1\n" + "#" * USER_MAX_BYTES + "\n")
+    assert read_yaml(path) == {"a": 1}
+    path = _write(tmp_path, "a: 1\n" + "#" * MAX_BYTES + "\n")
+    _has(_error(lambda: read_yaml(path), path), f"{MAX_BYTES:,} bytes", "limit")
 
 
 @pytest.mark.parametrize("content, needles", [
@@ -254,6 +261,13 @@ MERGE_BOMB = ("a: &a {x0: 1, x1: 1}\n"
                  id="deep-block-40"),
     pytest.param(tf(layers="1" * 5000), ("integer", "5000 characters", "too large", "line 4"),
                  id="int-of-5000-digits"),
+    pytest.param(tf(layers="010"), ("'010'", "octal number (8)", "line 4"), id="octal-int"),
+    pytest.param(tf(hidden_dim="-064"), ("octal",), id="octal-negative"),
+    pytest.param(tf(layers="1:20"), ("'1:20'", "base-60", "line 4"), id="sexagesimal-int"),
+    pytest.param(hw(efficiency="{compute: 0:45.5, memory: 0.8}"), ("base-60",),
+                 id="sexagesimal-float"),
+    pytest.param(tf(provenance="{layers: {source: x}}"), ("provenance: not a field",),
+                 id="provenance-key"),
 ])
 def test_yaml_structure(tmp_path, content, needles):
     path = _write(tmp_path, content)
@@ -437,9 +451,9 @@ def test_missing_fields_say_what_to_give(tmp_path, content, needles):
 
 
 def test_twenty_thousand_unknown_keys_give_a_short_message(tmp_path):
-    path = _write(tmp_path, tf() + "".join(f"junk{i}: {i}\n" for i in range(20_000)))
+    path = _write(tmp_path, tf() + "".join(f"x{i}: 1\n" for i in range(20_000)))
     message = _error(lambda: load_spec(path), path)
-    _has(message, "unknown keys 'junk0', 'junk1'", "and 19,995 more", "TransformerWorkload")
+    _has(message, "unknown keys 'x0', 'x1'", "and 19,995 more", "TransformerWorkload")
 
 
 def test_thousands_of_problems_are_counted_not_listed(tmp_path):
@@ -458,6 +472,26 @@ def test_a_huge_key_is_cut_short(tmp_path, key):
 def test_a_huge_value_is_described_not_dumped(tmp_path):
     path = _write(tmp_path, tf(layers="[" + ", ".join(["1"] * 50_000) + "]"))
     _has(_error(lambda: load_spec(path), path), "layers", "list of 50000 items")
+
+
+def _fill(head: str, item: str, tail: str) -> str:
+    """``head`` + as many ``item``s (comma-separated) as fit a user file + ``tail``."""
+    n = (USER_MAX_BYTES - len(head) - len(tail) - 100) // (len(item) + 1)
+    return head + ",".join([item] * n) + tail
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param(_fill(tf(layers=None) + "layers: [", "1", "]\n"), id="ints"),
+    pytest.param(_fill(tf(layers=None) + "layers: [", "{a: 1}", "]\n"), id="small-mappings"),
+    pytest.param(hw(compute="{precision_flops: {" + ", ".join(
+        f"p{i}: 1 TFLOP/s" for i in range(USER_MAX_BYTES // 19)) + "}}"), id="bad-precisions"),
+])
+def test_largest_user_file_of_tiny_values_is_quick(tmp_path, content):
+    """The size cap bounds the work: a file at the limit made of the cheapest values to write
+    and the dearest to check is refused well inside the deadline (it took 10 s at 2 MB)."""
+    path = _write(tmp_path, content)
+    assert len(content) <= USER_MAX_BYTES
+    _error(lambda: load_spec(path), path)
 
 
 def test_a_deep_nested_value_is_not_a_recursion_error(tmp_path):

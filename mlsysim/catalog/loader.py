@@ -132,6 +132,9 @@ def _record(prov: dict, value: Any, origin: str, path: str, out: dict, require_s
 def build_spec(cls, data: dict, origin: str, key: str | None = None,
                require_source: bool = True, **resolved):
     """Validate ``data`` (YAML mapping) into ``cls``, attaching provenance and the key."""
+    if "provenance" in data:  # it would be replaced by the inline annotations, silently
+        raise CatalogError(f"{origin}: provenance: not a field to write; give 'source:' on a "
+                           "block, or a number as {value: ..., source: ...}")
     plain, prov = split_provenance(data, origin, require_source=require_source)
     plain.update(resolved)
     if key is not None:
