@@ -135,3 +135,53 @@ def test_frequency_is_not_a_bandwidth():
 def test_unitless_string_is_not_a_size():
     with pytest.raises(pydantic.ValidationError, match=r"memory\.capacity"):
         _hw(memory={"capacity": "16", "bandwidth": "1 TB/s"})
+
+
+# --- cross-field checks and counts through the Python API (no YAML involved) ----------------
+
+def _tf(**over):
+    base = dict(name="t", category="language", parameters="1 Gparam", layers=2, hidden_dim=64,
+                heads=8)
+    base.update(over)
+    return TransformerWorkload(**base)
+
+
+def test_moe_active_parameters_cannot_exceed_the_total():
+    with pytest.raises(pydantic.ValidationError, match=r"active_parameters .* exceeds parameters"):
+        _tf(moe={"experts": 8, "active_experts": 2, "active_parameters": "1.5 Gparam"})
+    assert _tf(moe={"experts": 8, "active_experts": 2,
+                    "active_parameters": "0.3 Gparam"}).si.active_params == pytest.approx(3e8)
+
+
+def test_peak_activations_cannot_exceed_the_total():
+    kw = dict(name="n", category="vision", architecture="cnn", parameters="1 Mparam", layers=3,
+              macs_per_sample="2 GFLOP", activation_bytes_per_sample="4 MB")
+    with pytest.raises(pydantic.ValidationError, match="peak_activation_bytes_per_sample"):
+        SampleWorkload(**kw, peak_activation_bytes_per_sample="5 MB")
+    net = SampleWorkload(**kw, peak_activation_bytes_per_sample="4 MB")
+    assert net.si.peak_activation_bytes_fp16 == net.si.activation_bytes_fp16 == pytest.approx(4e6)
+
+
+@pytest.mark.parametrize("field", ["layers", "heads", "hidden_dim"])
+def test_a_boolean_is_not_a_count(field):
+    with pytest.raises(pydantic.ValidationError, match="boolean"):
+        _tf(**{field: True})
+
+
+def test_a_boolean_is_not_an_efficiency():
+    with pytest.raises(pydantic.ValidationError, match=r"efficiency\.memory"):
+        _hw(efficiency={"compute": 0.8, "memory": True})
+
+
+def test_validation_error_is_one_line_and_counts_the_rest():
+    from mlsysim.errors import format_validation_error
+
+    with pytest.raises(pydantic.ValidationError) as info:
+        TransformerWorkload.model_validate({"name": "t", "category": "language",
+                                            "parameters": "1 Gparam", "layers": 2,
+                                            "hidden_dim": 64, "heads": 8,
+                                            **{f"bad{i}": i for i in range(500)}})
+    text = format_validation_error(info.value, "my.yaml", TransformerWorkload)
+    assert "\n" not in text and len(text) < 600
+    assert text.startswith("my.yaml: unknown keys 'bad0', 'bad1', 'bad2', 'bad3', 'bad4' and "
+                           "495 more: the fields of TransformerWorkload are name, ")
