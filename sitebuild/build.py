@@ -1,5 +1,7 @@
 """Build the whole site (or some pages): configuration, navigation, parallel page builds,
-resources, static files and the search index."""
+resources, static files and the search index. A full build leaves in the output folder only
+what it wrote (``outputs``); options and configuration files are checked first (a cell timeout
+below one second, a configuration file that is not UTF-8: an error naming it)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -16,13 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import files_digest
-from .config import Site, html_options, load_site
+from .config import PROJECT_FILE, Site, html_options, load_site
 from .errors import BuildError, PageError, PageNotFoundError
+from .execute import check_timeout
 from .layout import STATIC_DIR, SiteChrome
 from .navigation import build_navigation, out_path, plain_title
-from .page import PageJob, PageResult, run_job
-from .pandoc import render_inline
-from .qmd import QmdSyntaxError, split_front_matter
+from .outputs import prune, support_files
+from .page import PageJob, PageResult, read_source, run_job
+from .pandoc import _version, pandoc_path, render_inline
+from .qmd import split_front_matter
 from .search import write_index
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -43,33 +46,51 @@ class BuildReport:
 
 def _title(root: Path, rel: str) -> str:
     try:
-        fm, _, _ = split_front_matter((root / rel).read_text(encoding="utf-8"), rel)
-    except (OSError, QmdSyntaxError):
+        fm, _, _ = split_front_matter(read_source(root / rel, rel), rel)
+    except (OSError, PageError):  # the page's own build reports it
         return rel
     return plain_title(fm.get("title") or Path(rel).stem)
 
 
-def _copy(src: Path, dest: Path) -> None:
-    if src.is_dir():
-        shutil.copytree(src, dest, dirs_exist_ok=True)
-    elif src.is_file():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dest)
+def check_utf8(path: Path) -> None:
+    """A configuration file must be UTF-8: else a BuildError naming file, line and byte."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise BuildError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save the "
+                         "file as UTF-8") from None
 
 
-def copy_support_files(site: Site, chrome: SiteChrome) -> None:
-    """Resources (``project.resources``), stylesheets, favicon and the builder's JS."""
+def check_options(timeout, jobs) -> None:
+    try:
+        check_timeout(timeout)
+    except ValueError as exc:
+        raise BuildError(f"--timeout: {exc}") from None
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise BuildError(f"--jobs: the number of parallel pages must be >= 1, got {jobs!r}")
+
+
+def copy_support_files(site: Site, chrome: SiteChrome) -> list[Path]:
+    """Resources (``project.resources``), stylesheets, favicon and the builder's JS; the files
+    written."""
     out = site.output_dir
     wanted = list(site.resources) + list(chrome.stylesheets)
     if chrome.favicon:
         wanted.append(chrome.favicon)
+    written = []
     for pattern in wanted:
         matches = sorted(site.root.glob(pattern.rstrip("/"))) if any(
             c in pattern for c in "*?[") else [site.root / pattern.rstrip("/")]
         for src in matches:
-            if src.exists() and out not in src.resolve().parents:
-                _copy(src, out / src.relative_to(site.root))
-    _copy(STATIC, out / STATIC_DIR)
+            if not src.exists() or out in src.resolve().parents:
+                continue
+            if site.root not in src.resolve().parents:
+                raise BuildError(f"{site.root / PROJECT_FILE}: resource {pattern} is outside "
+                                 "the project")
+            written += support_files(src, out / src.relative_to(site.root))
+    return written + support_files(STATIC, out / STATIC_DIR)
 
 
 def site_chrome(site: Site) -> SiteChrome:
@@ -99,7 +120,8 @@ def render_salt(site: Site, titles: dict[str, str]) -> str:
     files += list(site.root.glob("_quarto*.yml")) + list(site.filters)
     bib = site.config.get("bibliography") or []
     files += [site.root / b for b in ([bib] if isinstance(bib, str) else bib)]
-    extra = json.dumps([site.config, site.profiles, titles], sort_keys=True, default=str)
+    pandoc = [pandoc_path(), _version(pandoc_path())]
+    extra = json.dumps([site.config, site.profiles, titles, pandoc], sort_keys=True, default=str)
     return hashlib.sha256((files_digest(files) + extra).encode()).hexdigest()
 
 
@@ -150,11 +172,17 @@ def build_site(root: Path | str = ".", *, profile: str | None = None, jobs: int 
 
     A page listed in ``project.render`` that does not exist raises PageNotFoundError unless
     ``allow_missing`` (then it gets a placeholder page). ``pages`` limits the build to those
-    source files (other pages keep their earlier output). With ``error_pages`` a page that
-    fails is replaced by a page showing its error (for ``serve``); it is still reported.
+    source files (other pages keep their earlier output); a full build removes every other
+    file from the output folder (reported as warnings). A page that fails leaves no output,
+    or with ``error_pages`` a page showing its error (for ``serve``); it is still reported.
     """
     start = time.perf_counter()
     log = log or (lambda msg: print(msg, file=sys.stderr))
+    check_options(timeout, jobs)
+    root = Path(root).resolve()
+    for config in [root / PROJECT_FILE, *sorted(root.glob("_quarto-*.yml"))]:
+        if config.is_file():
+            check_utf8(config)
     site = load_site(root, profile)
     listed, missing = site.render_list()
     if missing and not allow_missing:
@@ -162,6 +190,8 @@ def build_site(root: Path | str = ".", *, profile: str | None = None, jobs: int 
         raise PageNotFoundError(f"page not found: {names} (listed in {site.root / '_quarto.yml'}"
                                 " project.render)")
     selected = [_normalise(site, p) for p in pages] if pages else list(listed)
+    for path in dict.fromkeys(f for rel in selected for f in site.directory_metadata_files(rel)):
+        check_utf8(path)
     known = list(dict.fromkeys([*listed, *selected]))
     stubs = [] if pages else list(missing)
     titles = {rel: _title(site.root, rel) for rel in known}
@@ -172,7 +202,7 @@ def build_site(root: Path | str = ".", *, profile: str | None = None, jobs: int 
         report.warnings.append(f"navigation: {rel} is listed in _quarto.yml but not built")
     chrome = site_chrome(site)
     site.output_dir.mkdir(parents=True, exist_ok=True)
-    copy_support_files(site, chrome)
+    written = set(copy_support_files(site, chrome))
 
     # largest sources first: better balance across workers
     ordered = sorted(selected, key=lambda r: -(site.root / r).stat().st_size)
@@ -186,15 +216,24 @@ def build_site(root: Path | str = ".", *, profile: str | None = None, jobs: int 
         if isinstance(outcome, PageResult):
             report.results.append(outcome)
             report.warnings.extend(outcome.warnings)
+            written.update(Path(p) for p in outcome.outputs)
             if outcome.search:
                 search[out_path(outcome.rel)] = outcome.search
         else:
             report.errors.append(outcome)
+    failed = [e.page for e in report.errors if isinstance(e, PageError)]
     if error_pages:
         for err in report.errors:
             if isinstance(err, PageError) and (site.root / err.page).is_file():
-                run_job(PageJob(site, err.page, nav, chrome, titles, stub=True, error=str(err)))
-    write_index(site.output_dir / "search.json", search)
+                stub = run_job(PageJob(site, err.page, nav, chrome, titles, stub=True,
+                                       error=str(err)))
+                written.update(Path(p) for p in getattr(stub, "outputs", []))
+    index = site.output_dir / "search.json"
+    write_index(index, search, merge=bool(pages), drop={out_path(rel) for rel in failed})
+    written.add(index)
+    if not pages:
+        report.warnings += [f"{site.output_dir.name}/{rel}: removed (not written by this build)"
+                            for rel in prune(site, written)]
     report.seconds = time.perf_counter() - start
     return report
 

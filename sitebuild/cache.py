@@ -1,8 +1,14 @@
-"""Executed-notebook cache: a page is re-executed only when its inputs change.
+"""Executed-notebook and render cache: a page is re-executed only when its inputs change.
 
-The key covers the page source, its directories' ``_metadata.yml``, every source and catalog
-file of the ``mlsysim`` package, the profile and the execution options. Entries live under
-``.sitebuild-cache/<profile>/<page>.json`` (gitignored), one per page and profile.
+The key covers the page source, its merged metadata (``_quarto.yml`` document options, profile
+overlays, every ``_metadata.yml`` above it, front matter), every source and catalog file of the
+``mlsysim`` package, the installed distributions, the profile and the execution options. On top
+of the key, an entry holds the *inputs the kernel actually read*: each file's size, mtime and
+SHA-256 and each listed folder's names (``kernel_audit``); the entry is used only while all of
+them are unchanged (a file is re-hashed only when its size or mtime moved). A render record
+also holds the SHA-256 of every output file it wrote, so an output changed by anyone else (an
+error page, a cell, a hand edit) is rendered again. Failures are never stored; :meth:`forget`
+drops a page's records. Entries live under ``.sitebuild-cache/<profile>/<page>.json``.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ import hashlib
 import importlib.util
 import json
 import os
+import site
+import sys
 from pathlib import Path
 
 import nbformat
 
 CACHE_DIR = ".sitebuild-cache"
-FORMAT = "sitebuild-cache-1"
+FORMAT = "sitebuild-cache-2"
 _PACKAGE_SUFFIXES = {".py", ".yaml", ".yml", ".txt", ".json", ".toml"}
 
 
@@ -37,6 +45,78 @@ def package_digest(name: str = "mlsysim") -> str:
     return digest.hexdigest()
 
 
+def package_dirs(name: str = "mlsysim") -> list[str]:
+    """Folders of the package whose files :func:`package_digest` covers."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return [str(Path(p).resolve()) for p in spec.submodule_search_locations]
+
+
+@functools.lru_cache(maxsize=1)
+def environment_digest() -> str:
+    """The Python version and the installed distributions (names and versions)."""
+    names = [sys.version]
+    for base in dict.fromkeys([*site.getsitepackages(), site.getusersitepackages()]):
+        if os.path.isdir(base):
+            names += sorted(n for n in os.listdir(base) if n.endswith((".dist-info",
+                                                                       ".egg-info")))
+    return hashlib.sha256("\0".join(names).encode()).hexdigest()
+
+
+def sha256_file(path: Path) -> str | None:
+    """SHA-256 of a file's bytes; None when it does not exist or is not a file."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+        return None
+    return digest.hexdigest()
+
+
+def _listing(path: str) -> str | None:
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return None
+    return hashlib.sha256("\0".join(names).encode()).hexdigest()
+
+
+def _stamp(path: str) -> list:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return [None, None, None]
+    return [st.st_size, st.st_mtime_ns, sha256_file(Path(path))]
+
+
+def input_state(audit: dict | None) -> dict:
+    """Record of what a page read (from ``kernel_audit``): files stamped, folders listed."""
+    audit = audit or {}
+    return {"files": {p: _stamp(p) for p in audit.get("reads", [])},
+            "dirs": {d: _listing(d) for d in audit.get("dirs", [])}}
+
+
+def changed_inputs(state: dict | None) -> list[str]:
+    """The recorded inputs that changed since ``state`` was taken (empty: all unchanged)."""
+    if state is None:
+        return ["(no input record)"]
+    changed = []
+    for path, (size, mtime, digest) in (state.get("files") or {}).items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            if digest is not None:
+                changed.append(path)
+            continue
+        if (st.st_size, st.st_mtime_ns) != (size, mtime) and sha256_file(Path(path)) != digest:
+            changed.append(path)
+    changed += [d for d, listing in (state.get("dirs") or {}).items() if _listing(d) != listing]
+    return changed
+
+
 def files_digest(paths) -> str:
     """SHA-256 over files (path and contents), skipping missing ones."""
     digest = hashlib.sha256()
@@ -46,19 +126,20 @@ def files_digest(paths) -> str:
     return digest.hexdigest()
 
 
-def page_key(*, source: str, metadata_files: list[Path], profile: str, options: dict) -> str:
-    """The cache key of one page execution."""
+def page_key(*, source: str, metadata_files: list[Path], profile: str, options: dict,
+             metadata: dict | None = None) -> str:
+    """The cache key of one page execution (recorded inputs are checked apart)."""
     digest = hashlib.sha256(FORMAT.encode())
     digest.update(source.encode("utf-8"))
     for path in metadata_files:
         digest.update(b"\0meta\0" + path.read_bytes())
-    digest.update(f"\0{package_digest()}\0{profile}\0".encode())
-    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    digest.update(f"\0{package_digest()}\0{environment_digest()}\0{profile}\0".encode())
+    digest.update(json.dumps([options, metadata], sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
 class NotebookCache:
-    """Load and store executed notebooks under ``<root>/.sitebuild-cache``."""
+    """Load and store executed notebooks and render records under ``<root>/.sitebuild-cache``."""
 
     def __init__(self, root: Path, enabled: bool = True):
         self.dir = Path(root) / CACHE_DIR
@@ -67,48 +148,58 @@ class NotebookCache:
     def _path(self, profile: str, page: str) -> Path:
         return self.dir / profile / f"{page}.json"
 
-    def load(self, profile: str, page: str, key: str):
-        """The cached executed notebook for ``key``, or None."""
-        path = self._path(profile, page)
-        if not self.enabled or not path.is_file():
-            return None
+    def _render_path(self, profile: str, page: str) -> Path:
+        return self._path(profile, page).with_suffix(".render.json")
+
+    @staticmethod
+    def _read(path: Path) -> dict | None:
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
+        except (OSError, ValueError):
             return None
-        if entry.get("key") != key:
-            return None
-        return nbformat.from_dict(entry["notebook"])
+        return entry if isinstance(entry, dict) else None
 
-    def store(self, profile: str, page: str, key: str, nb) -> None:
-        path = self._path(profile, page)
+    @staticmethod
+    def _write(path: Path, data: dict) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "notebook": nb}), encoding="utf-8")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
         os.replace(tmp, path)
 
+    def load(self, profile: str, page: str, key: str):
+        """(executed notebook, input record) for ``key`` if its inputs are unchanged, else None."""
+        entry = self._read(self._path(profile, page)) if self.enabled else None
+        if not entry or entry.get("key") != key or changed_inputs(entry.get("inputs")):
+            return None
+        return nbformat.from_dict(entry["notebook"]), entry["inputs"]
+
+    def store(self, profile: str, page: str, key: str, nb, inputs: dict) -> None:
+        self._write(self._path(profile, page), {"key": key, "inputs": inputs, "notebook": nb})
+
     def load_render(self, profile: str, page: str, key: str) -> dict | None:
-        """The record of an earlier rendering with ``key`` whose output files still exist."""
-        path = self._path(profile, page).with_suffix(".render.json")
-        if not self.enabled or not path.is_file():
+        """The record of an earlier rendering with ``key`` whose recorded inputs are unchanged
+        and whose output files are still exactly what it wrote."""
+        record = self._read(self._render_path(profile, page)) if self.enabled else None
+        if not record or record.get("key") != key or changed_inputs(record.get("inputs")):
             return None
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            return None
-        if record.get("key") != key or not all(Path(p).is_file() for p in record["outputs"]):
+        outputs = record.get("outputs")
+        if not isinstance(outputs, dict) or any(sha256_file(Path(p)) != digest
+                                                for p, digest in outputs.items()):
             return None
         return record
 
     def store_render(self, profile: str, page: str, key: str, outputs: list[Path],
-                     search: list[dict], warnings: list[str]) -> None:
-        path = self._path(profile, page).with_suffix(".render.json")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        record = {"key": key, "outputs": [str(p) for p in outputs], "search": search,
-                  "warnings": warnings}
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record), encoding="utf-8")
-        os.replace(tmp, path)
+                     inputs: dict, search: list[dict], warnings: list[str]) -> None:
+        self._write(self._render_path(profile, page), {
+            "key": key, "inputs": inputs, "search": search, "warnings": warnings,
+            "outputs": {str(p): sha256_file(p) for p in outputs}})
+
+    def forget(self, profile: str, page: str) -> dict | None:
+        """Drop the page's render record (after a failure); return it if there was one."""
+        path = self._render_path(profile, page)
+        record = self._read(path) if path.is_file() else None
+        path.unlink(missing_ok=True)
+        return record
 
     def kernel_log(self, profile: str, page: str) -> Path:
         path = self.dir / "logs" / profile / f"{page}.kernel.log"

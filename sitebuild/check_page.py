@@ -44,7 +44,10 @@ _SCAN_JS = r"""() => {
     .map(l => l.href);
   const missing = [...document.querySelectorAll('.citation[data-cites]')].flatMap(
     el => el.dataset.cites.split(/\s+/).filter(k => k && el.textContent.includes(k + '?')));
-  return {texts, ids, links, hints, missing};
+  const status = document.querySelector('meta[name="sitebuild-status"]');
+  const error = document.querySelector('.sb-build-error');
+  return {texts, ids, links, hints, missing, status: status ? status.content : (
+    error ? 'build-error' : ''), errorText: error ? error.innerText.slice(0, 300) : ''};
 }"""
 
 # After a click on a summary: is its details open, and is anything but the summary visible?
@@ -189,6 +192,11 @@ class PageVisitor:
         self.ids = set(scan["ids"])
         for message in raw_leftovers(scan["texts"]):
             self.result.add("raw", message)
+        if scan["status"] == "build-error":
+            self.result.add("build", f"the page shows a build error instead of its content: "
+                            f"{_one_line(scan['errorText'])}")
+        elif scan["status"] == "placeholder":
+            self.result.add("build", "placeholder page: its source does not exist")
         for key in scan["missing"]:  # how citeproc renders a key not in the bibliography
             self.result.add("raw", f"unresolved citation '{key}' (shown as “({key}?)”)")
         for href, url in dict.fromkeys(map(tuple, scan["links"])):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 #: Problem kinds, in report order, with the heading each is shown under.
 KINDS = {
+    "build": "page not built",
     "load": "page did not load",
     "console": "console error",
     "pageerror": "uncaught exception",

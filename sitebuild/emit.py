@@ -5,6 +5,10 @@ the outputs (``.cell-output-stdout``, ``.cell-output-display`` ...); ``text/html
 raw ```` ```{=html} ```` blocks; images are written to ``<page>_files/figure-html/``. Labelled
 figures and tables (``fig-``/``tbl-``) are wrapped in a float div with a ``.sb-caption`` div,
 which the cross-reference filter turns into numbered figures and captioned tables.
+
+Problems found on the way (an image without ``fig-alt``, a ``fig-``/``tbl-`` cell that shows
+nothing) go to ``ctx.problems`` with the cell's line; ``ctx.line_map`` maps lines of the
+Markdown back to source lines (for pandoc's messages).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 
 from .errors import strip_ansi
 from .execute import effective_options
+from .lint import Problem
 from .qmd import chunk_language, fenced_blocks, inline_expressions
 from .qmd import strip_options as _strip_options
 
@@ -36,6 +41,8 @@ class EmitContext:
     defaults: dict                 # execution options of the page
     html: dict = field(default_factory=dict)  # format.html options (code-fold ...)
     figures: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    line_map: list[tuple[int, int, int, bool]] = field(default_factory=list)
 
     @property
     def stem(self) -> str:
@@ -146,6 +153,9 @@ def _image(ctx: EmitContext, mime: str, out: dict, name: str, opts: dict) -> str
     else:
         target.write_bytes(base64.b64decode(_as_text(data)))
     ctx.figures.append(target)
+    if not str(opts.get("fig-alt") or "").strip():
+        ctx.problems.append(Problem(opts.get("_line"), f"figure {name} has no fig-alt: add "
+                                    "'#| fig-alt: ...' stating what the figure shows"))
     attrs = []
     meta = (out.get("metadata") or {}).get(mime) or {}
     if meta.get("width"):
@@ -224,6 +234,7 @@ def code_cell(ctx: EmitContext, cell, index: int) -> str:
     opts = effective_options(ctx.defaults, cell)
     if not opts.get("include", True):
         return ""
+    opts["_line"] = (cell.metadata.get("sitebuild") or {}).get("line")
     parts = []
     if opts.get("echo", True):
         code = _strip_options(cell.source).strip("\n")
@@ -241,6 +252,10 @@ def code_cell(ctx: EmitContext, cell, index: int) -> str:
         texts, displays = _outputs(ctx, cell, opts, index)
         parts.extend(texts)
         kind = _float_kind(opts)
+        label = str(opts.get("label") or "")
+        if label[:4] in ("fig-", "tbl-") and not displays and opts.get("eval", True):
+            ctx.problems.append(Problem(opts["_line"], f"cell labelled {label} shows no "
+                                        f"{'figure' if label[0] == 'f' else 'table'}"))
         if kind and displays:
             label = str(opts.get("label") or "")
             displays = [_float(kind, label if label.startswith(f"{kind}-") else None,
@@ -254,14 +269,35 @@ def code_cell(ctx: EmitContext, cell, index: int) -> str:
 
 
 def notebook_markdown(nb, ctx: EmitContext) -> str:
-    """The page body (no front matter) as Quarto-shaped Markdown."""
+    """The page body (no front matter) as Quarto-shaped Markdown; ``ctx.line_map`` gets
+    (first Markdown line, line count, source line, is markdown) per block."""
     blocks = []
+    line = 1
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
-            blocks.append(markdown_cell(cell))
+            block = markdown_cell(cell)
         elif cell.cell_type == "code":
-            blocks.append(code_cell(ctx, cell, index))
+            block = code_cell(ctx, cell, index)
         elif cell.cell_type == "raw":
-            blocks.append(cell.source)
-    return "\n\n".join(b for b in blocks if b) + "\n"
+            block = cell.source
+        else:
+            continue
+        if not block:
+            continue
+        source_line = (cell.metadata.get("sitebuild") or {}).get("line", 1)
+        if cell.cell_type == "markdown":  # leading blank lines were stripped
+            source_line += len(cell.source) - len(cell.source.lstrip("\n"))
+        count = block.count("\n") + 1
+        ctx.line_map.append((line, count, source_line, cell.cell_type == "markdown"))
+        blocks.append(block)
+        line += count + 1
+    return "\n\n".join(blocks) + "\n"
+
+
+def source_line(ctx: EmitContext, markdown_line: int) -> int | None:
+    """The source line of a line of the body Markdown (as returned by notebook_markdown)."""
+    for first, count, source, is_markdown in ctx.line_map:
+        if first <= markdown_line < first + count:
+            return source + (markdown_line - first if is_markdown else 0)
+    return None
 

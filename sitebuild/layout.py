@@ -137,6 +137,9 @@ def page_html(chrome: SiteChrome, nav: Navigation, page: PageInfo, parts: Render
     ]
     if description:
         head.append(f'<meta name="description" content="{html.escape(description)}">')
+    if page.error or page.stub:  # the browser check fails such a page
+        status = "build-error" if page.error else "placeholder"
+        head.append(f'<meta name="sitebuild-status" content="{status}">')
     if chrome.favicon:
         kind = "image/svg+xml" if chrome.favicon.endswith(".svg") else "image/png"
         head.append(f'<link rel="icon" href="{root}{html.escape(chrome.favicon)}" type="{kind}">')

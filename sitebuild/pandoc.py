@@ -14,12 +14,13 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BuildError
+from .errors import BuildError, PageError
 
 HERE = Path(__file__).resolve().parent
 FILTERS = HERE / "filters"
 FRAGMENT = HERE / "templates" / "fragment.html"
 _PART = re.compile(r"<!--sb:(\w+)-->(.*?)<!--/sb-->", re.S)
+_DIAGNOSTIC = re.compile(r"^\[sitebuild\] ([\w-]+) (.*)$")
 _MIN_VERSION = (3, 0)
 
 
@@ -34,6 +35,7 @@ class Rendered:
     toc: str = ""
     body: str = ""
     warnings: list[str] = field(default_factory=list)
+    diagnostics: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _version(path: str) -> tuple[int, ...]:
@@ -95,10 +97,18 @@ def render(markdown: str, *, page: str, project_filters: list[Path], toc: bool =
     proc = subprocess.run(args, input=markdown, capture_output=True, text=True,
                           encoding="utf-8", cwd=cwd, check=False)
     if proc.returncode != 0:
-        raise BuildError(f"{page}: pandoc failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+        raise PageError(page, f"pandoc failed (exit {proc.returncode})",
+                        detail=proc.stderr.strip())
     parts = dict(_PART.findall(proc.stdout))
-    warnings = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
-    return Rendered(warnings=warnings, **{k: v.strip() for k, v in parts.items()})
+    warnings, diagnostics = [], []
+    for line in proc.stderr.splitlines():
+        match = _DIAGNOSTIC.match(line.strip())
+        if match:
+            diagnostics.append((match.group(1), match.group(2)))
+        elif line.strip():
+            warnings.append(line.strip())
+    return Rendered(warnings=warnings, diagnostics=diagnostics,
+                    **{k: v.strip() for k, v in parts.items()})
 
 
 def render_inline(text: str) -> str:

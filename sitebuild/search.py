@@ -57,15 +57,19 @@ def page_entries(href: str, title: str, body_html: str) -> list[dict]:
     return entries
 
 
-def write_index(path: Path, entries_by_page: dict[str, list[dict]]) -> None:
-    """Write ``search.json``, merging with an existing index for pages not rebuilt."""
+def write_index(path: Path, entries_by_page: dict[str, list[dict]], merge: bool = True,
+                drop: set[str] = frozenset()) -> None:
+    """Write ``search.json``; with ``merge``, an existing index keeps the pages not rebuilt
+    (except those in ``drop``: pages that failed)."""
     merged: dict[str, list[dict]] = {}
-    if path.is_file():
+    if merge and path.is_file():
         try:
             for entry in json.loads(path.read_text(encoding="utf-8")):
                 merged.setdefault(entry["href"].split("#")[0], []).append(entry)
         except (ValueError, KeyError, TypeError):
             merged = {}
+    for page in drop:
+        merged.pop(page, None)
     merged.update(entries_by_page)
     flat = [e for page in sorted(merged) for e in merged[page]]
     path.write_text(json.dumps(flat, ensure_ascii=False, separators=(",", ":")),

@@ -3,6 +3,7 @@
 -- .sb-float-fig (from sitebuild's Markdown); a table is a Table with id tbl-* or a div
 -- .sb-float-tbl. A div's caption is its .sb-caption child. @fig-x / @tbl-x become links
 -- "Figure 1" / "Table 2" ([-@fig-x] gives the number alone). fig-alt="..." sets image alt text.
+-- An unresolved reference is a [WARNING] and a label used twice "[sitebuild] xref-duplicate".
 local prefix = {fig = "Figure", tbl = "Table"}
 local counts = {fig = 0, tbl = 0}
 local numbers = {}
@@ -13,6 +14,7 @@ local function kind_of(id)
 end
 
 local function register(id, kind)
+  if numbers[id] then io.stderr:write("[sitebuild] xref-duplicate " .. id .. "\n") end
   counts[kind] = counts[kind] + 1
   numbers[id] = {kind = kind, n = counts[kind]}
   return counts[kind]
