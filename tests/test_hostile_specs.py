@@ -384,6 +384,14 @@ def test_values(tmp_path, content, needles):
     _has(_error(lambda: load_spec(path), path), *needles)
 
 
+@pytest.mark.parametrize("value", ["9**9**9 GB", "1e300 EB", "Gb", "-0 GB", "16 GB " * 30])
+def test_hostile_quantity_strings_end_to_end(tmp_path, value):
+    """Quantity strings are checked in units.py; here only that they arrive as one line
+    naming the file and the field."""
+    path = _write(tmp_path, hw(memory=f"{{capacity: '{value}', bandwidth: 1 TB/s}}"))
+    _has(_error(lambda: load_spec(path), path), "memory.capacity")
+
+
 def test_too_large_count_is_refused_before_any_float_overflow():
     with pytest.raises(ValueError, match="too large"):
         TransformerWorkload(name="t", category="language", parameters="1 Gparam",
@@ -391,6 +399,20 @@ def test_too_large_count_is_refused_before_any_float_overflow():
     at_limit = TransformerWorkload(name="t", category="language", parameters="1 Gparam",
                                    layers=MAX_INT, hidden_dim=64, heads=8)
     assert at_limit.si.layers == 2**53 and float(at_limit.layers) == 2.0**53
+
+
+def test_spec_methods_cut_hostile_arguments_short(tmp_path):
+    spec = load_spec(_write(tmp_path, hw()))
+    with pytest.raises(ValueError, match="not a known precision") as info:
+        spec.compute.flops("x" * 100_000)
+    assert len(str(info.value)) < 300
+    with pytest.raises(TypeError, match="field paths are strings"):
+        spec.replace({1: "2 TB/s"})
+    with pytest.raises(ValueError, match="is not a nested spec") as info:
+        spec.replace({"tdp." * 10_000 + "x": 1})
+    assert len(str(info.value)) < 300
+    path = _write(tmp_path, hw(key="'" + "not an identifier " * 5000 + "'"), "key.yaml")
+    _has(_error(lambda: load_spec(path), path), "key", "Python identifier")
 
 
 # ---------------------------------------------------------------------------------------------

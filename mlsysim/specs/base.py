@@ -55,11 +55,14 @@ class Spec(BaseModel):
         data = self.model_dump(exclude={"provenance"}, exclude_unset=True)
         changed = {**(changes or {}), **fields}
         for path, value in changed.items():
+            if not isinstance(path, str):
+                raise TypeError(f"replace: field paths are strings such as 'memory.bandwidth', "
+                                f"got {short(path)}")
             *parents, leaf = path.split(".")
             node = data
             for part in parents:
                 if not isinstance(node.get(part), dict):
-                    raise ValueError(f"{path!r}: {part!r} is not a nested spec of "
+                    raise ValueError(f"{short(path)}: {short(part)} is not a nested spec of "
                                      f"{type(self).__name__}")
                 node = node[part]
             node[leaf] = value

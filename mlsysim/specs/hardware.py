@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..errors import short
 from ..vocabulary import BYTES_PER_ELEMENT, HARDWARE_TIERS
 from .base import Float, Int, Precision, Sourced, Spec
 from .calibration import AttentionCalibration, DeviceClassSpec, GemmCalibration, LinkClassSpec
@@ -56,11 +57,11 @@ class ComputeSpec(Spec):
         except KeyError:
             if precision not in BYTES_PER_ELEMENT:
                 raise UnsupportedPrecisionError(
-                    f"precision={precision!r} is not a known precision; "
+                    f"precision={short(precision)} is not a known precision; "
                     f"use one of {', '.join(BYTES_PER_ELEMENT)}"
                 ) from None
             raise UnsupportedPrecisionError(
-                f"precision={precision!r} is not supported by this device; "
+                f"precision={short(precision)} is not supported by this device; "
                 f"it supports {', '.join(self.precision_flops)}"
             ) from None
 
@@ -201,7 +202,7 @@ class HardwareSpec(Sourced):
     @classmethod
     def _key_is_identifier(cls, key):
         if key is not None and not key.isidentifier():
-            raise ValueError(f"key {key!r} must be a Python identifier (e.g. 'H100_PCIe')")
+            raise ValueError(f"key {short(key)} must be a Python identifier (e.g. 'H100_PCIe')")
         return key
 
     @property
