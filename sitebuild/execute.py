@@ -208,7 +208,7 @@ def execute_notebook(nb, *, page: str, cwd: Path, options: dict, figure: dict | 
     figure = {**FIGURE_DEFAULTS, **(figure or {})}
     client = NotebookClient(nb, kernel_name="python3", timeout=timeout, startup_timeout=120,
                             allow_errors=bool(options.get("error", False)),
-                            record_timing=False, shell_timeout_interval=min(timeout, 5),
+                            record_timing=False, shell_timeout_interval=1,
                             resources={"metadata": {"path": str(cwd)}})
     tmp = tempfile.mkdtemp(prefix="sitebuild-kernel-")
     policy = policy or WritePolicy(allowed=[str(Path(cwd).resolve())])
@@ -290,6 +290,9 @@ def _execute_code(client: NotebookClient, page: str, cell, index: int, defaults:
     except CellExecutionError as exc:
         cell.source = source
         raise _cell_error(page, cell, exc) from None
+    except DeadKernelError:
+        raise PageError(page, "the kernel died while running this cell (os._exit, a crash or "
+                        "out of memory)", line=cell_info(cell).get("line")) from None
     finally:
         cell.source = source
         if allow:

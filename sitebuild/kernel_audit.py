@@ -14,6 +14,9 @@ records what the page's cells read and refuses writes outside the places a cell 
   raises ``PermissionError`` in the cell (so the build names its line) and is recorded with
   the ordinal of the cell that ran (1 = first cell executed with history), so a write whose
   error a cell swallowed still fails the page.
+
+Not seen: files a subprocess or a C library opens itself (a full build still removes anything
+such a write leaves in the output folder, ``outputs``), and ``os.stat`` checks.
 """
 
 import json
@@ -27,7 +30,8 @@ from importlib.util import source_from_cache
 _LISTINGS = {"os.listdir", "os.scandir"}
 # event -> positions of the path arguments it mutates
 _MUTATIONS = {"os.rename": (0, 1), "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,),
-              "os.symlink": (1,), "os.link": (1,), "os.truncate": (0,), "shutil.rmtree": (0,)}
+              "os.symlink": (1,), "os.link": (1,), "os.truncate": (0,), "shutil.rmtree": (0,),
+              "sqlite3.connect": (0,)}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 MODULE = "_sitebuild_audit"
 
@@ -119,6 +123,8 @@ def install(allowed: list, forbidden: list, ignored: list, packages: list) -> No
         elif event in _MUTATIONS:
             if event == "os.mkdir" and os.path.isdir(norm(args[0]) or ""):
                 return  # an existing folder: nothing is written
+            if event == "sqlite3.connect" and str(args[0]) in ("", ":memory:"):
+                return
             for i in _MUTATIONS[event]:
                 path = norm(args[i]) if i < len(args) else None
                 if path is not None:

@@ -152,6 +152,7 @@ def test_browser_check_fails_error_and_placeholder_pages(tmp_path):
 
 # -- 2. the cache follows every input ---------------------------------------------------------
 GLOB = page("Lessons", "```{python}\n#| echo: false\nfrom pathlib import Path\n"
+                       "Path('made.txt').write_text('a file the page writes in its folder')\n"
                        "print('lessons:', ' '.join(sorted(p.stem for p in "
                        "Path('.').glob('[a-z]*.qmd'))))\n```\n")
 
@@ -366,3 +367,30 @@ def test_inline_expression_that_kills_the_kernel_names_its_line(tmp_path):
     report = build(root, pages=["lessons/k.qmd"])
     assert format_errors(report.errors).startswith(
         "lessons/k.qmd:9: inline expression `{python} __import__('os')._exit(3)`: the kernel died")
+
+
+def test_cell_that_kills_the_kernel_names_its_line(tmp_path):
+    body = "Intro.\n\n```{python}\nimport os\nos._exit(3)\n```\n"
+    root = make_site(tmp_path / "s", {"lessons/k.qmd": page("K", body)})
+    report = build(root, pages=["lessons/k.qmd"])
+    assert format_errors(report.errors).startswith("lessons/k.qmd:7: the kernel died while "
+                                                   "running this cell")
+
+
+def test_resource_outside_the_project_is_a_clear_error(tmp_path):
+    root = make_site(tmp_path / "s", {}, CONFIG.replace("  render:", "  resources:\n"
+                                                        "    - ../shared.css\n  render:"))
+    (tmp_path / "shared.css").write_text("p {}")
+    with pytest.raises(BuildError, match=r"resource \.\./shared\.css is outside the project"):
+        build(root)
+
+
+def test_pandoc_warnings_name_the_source_line(tmp_path):
+    body = ("```{python}\nx = 1\n```\n\nText `{python} x`.\n\n[a]: ../one.html\n"
+            "[a]: ../two.html\n\nUse [a].\n")
+    root = make_site(tmp_path / "s", {"lessons/w.qmd": page("W", body),
+                                      "one.qmd": INDEX, "two.qmd": INDEX})
+    report = build(root, pages=["lessons/w.qmd"])
+    assert report.ok, format_errors(report.errors)
+    assert any(w.startswith("lessons/w.qmd:12: [WARNING] Duplicate link reference '[a]'")
+               for w in report.warnings), report.warnings
