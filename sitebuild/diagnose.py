@@ -1,9 +1,9 @@
 """Checks of a rendered page, reported at their source lines.
 
-- Local links and images (reported by ``filters/links.lua``) must reach a page that is built,
-  a page's output, a figure of this page or a file of the project; such a file is copied into
-  the site, as Quarto copies linked files. Images need alt text and must not come from the
-  network.
+- Local links and images (reported by ``filters/links.lua``, and those in raw HTML such as
+  cell output) must reach a page that is built, a page's output, a figure of this page or a
+  file of the project; such a file is copied into the site, as Quarto copies linked files.
+  Images need alt text and must not come from the network.
 - Pandoc's warnings: an unresolved ``@fig-``/``@tbl-`` reference, a citation missing from the
   bibliography and a label used twice are errors; other warnings are mapped to source lines.
 - Source syntax left in the HTML text (``:::``, a code fence, a shortcode, ``{python}``) and a
@@ -26,6 +26,7 @@ from .navigation import out_path
 _CITATION = re.compile(r"^\[WARNING\] Citeproc: citation (\S+) not found")
 _XREF = re.compile(r"^\[WARNING\] crossref: unresolved reference @(\S+)")
 _AT_LINE = re.compile(r"\bline (\d+)")
+_EXTERNAL = re.compile(r"^([a-zA-Z][\w+.-]*:|//|#|/)")
 _SKIP = {"pre", "code", "script", "style", "math", "svg", "template", "kbd", "samp"}
 LEFTOVERS = [(":::", "a fenced div marker ':::'"), ("```", "a code fence"),
              ("{{<", "a shortcode (not supported by sitebuild)"),
@@ -47,14 +48,18 @@ class _Text(HTMLParser):
         self.text: list[str] = []
         self.ids: set[str] = set()
         self.anchors: list[str] = []
+        self.targets: list[tuple[str, str]] = []  # (link|image, local href or src)
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
         values = dict(attrs)
         if values.get("id"):
             self.ids.add(values["id"])
-        if tag == "a" and (values.get("href") or "").startswith("#"):
-            self.anchors.append(unquote(values["href"][1:]))
+        href = values.get("href") if tag == "a" else values.get("src") if tag == "img" else None
+        if href and href.startswith("#"):
+            self.anchors.append(unquote(href[1:]))
+        elif href and not _EXTERNAL.match(href):
+            self.targets.append(("link" if tag == "a" else "image", href))
         if tag in _SKIP:
             self._skip += 1
 
@@ -157,10 +162,14 @@ def _warnings(facts: PageFacts, warnings: list[str], ctx: EmitContext,
             found.warnings.append(f"{where}: {text}")
 
 
-def _html(facts: PageFacts, body: str, found: Findings, missing: set[str]) -> None:
+def _html(facts: PageFacts, body: str, ctx: EmitContext, found: Findings, missing: set[str],
+          seen: set[str]) -> None:
     parser = _Text()
     parser.feed(body)
     parser.close()
+    for kind, target in dict.fromkeys(parser.targets):
+        if target not in seen:  # in raw HTML: the filter did not see it
+            _target(facts, kind, target, ctx, found)
     text = "".join(parser.text)
     for token, what in LEFTOVERS:
         if token in text:
@@ -183,6 +192,9 @@ def rendered_findings(facts: PageFacts, parts, ctx: EmitContext) -> Findings:
     _diagnostics(facts, parts.diagnostics, ctx, found)
     _warnings(facts, parts.warnings, ctx, found)
     cited = {f"ref-{m.group(1)}" for m in map(_CITATION.match, parts.warnings) if m}
-    _html(facts, parts.body, found, cited)  # a missing citation links to #ref-key: said once
+    seen = {re.sub(r"\.qmd(?=$|[#?])", ".html", v) for k, v in parts.diagnostics
+            if k in ("link", "image")}
+    # a missing citation links to #ref-key: said once
+    _html(facts, parts.body, ctx, found, cited, seen)
     found.problems.sort(key=lambda p: (p.line is None, p.line or 0))
     return found

@@ -6,7 +6,8 @@
 - A build collects every file it writes into the output folder (pages, figures, notebooks,
   linked files, resources, static files, the search index). A full build then removes every
   other file there (the page of a deleted source, a file a cell wrote through a subprocess, a
-  hand-made file) and reports each one; hidden files (``.git``, ``.nojekyll`` ...) are left.
+  hand-made file) and reports each one; hidden files (``.git``, ``.nojekyll`` ...) are left, and
+  an output folder outside the project is never cleaned.
 - A page that fails loses its outputs and its render record, so an old rendering is never
   served as if current (``serve`` shows the error page instead).
 """
@@ -89,8 +90,8 @@ def support_files(src: Path, dest: Path) -> list[Path]:
 def prune(site: Site, written: set[Path]) -> list[str]:
     """Remove files of the output folder that this build did not write; their paths."""
     out = site.output_dir
-    if out == site.root or out in site.root.parents:
-        return [f"not cleaning {out}: the output folder contains the project"]
+    if site.root not in out.parents:  # never clean a folder that is not the project's own
+        return []
     keep = {Path(p).resolve() for p in written}
     removed = []
     for folder, dirs, files in os.walk(out, topdown=True):

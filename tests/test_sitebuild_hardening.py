@@ -394,3 +394,23 @@ def test_pandoc_warnings_name_the_source_line(tmp_path):
     assert report.ok, format_errors(report.errors)
     assert any(w.startswith("lessons/w.qmd:12: [WARNING] Duplicate link reference '[a]'")
                for w in report.warnings), report.warnings
+
+
+def test_links_in_cell_html_are_checked(tmp_path):
+    cell = ("```{python}\n#| echo: false\nfrom IPython.display import HTML\n"
+            "HTML('<a href=\"../index.html\">home</a> <a href=\"gone.html\">gone</a>')\n```\n")
+    root = make_site(tmp_path / "s", {"lessons/h.qmd": page("H", cell)})
+    report = build(root, pages=["lessons/h.qmd"])
+    assert format_errors(report.errors) == ("lessons/h.qmd: link target not found: gone.html "
+                                            "(looked for lessons/gone.html in the project)")
+
+
+def test_output_folder_outside_the_project_is_never_cleaned(tmp_path):
+    outside = tmp_path / "public"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("not the builder's")
+    root = make_site(tmp_path / "s", {}, CONFIG.replace("output-dir: _site",
+                                                        f"output-dir: {outside}"))
+    report = build(root)
+    assert report.ok and (outside / "index.html").exists()
+    assert (outside / "keep.txt").exists() and report.warnings == []
