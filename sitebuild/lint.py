@@ -34,7 +34,8 @@ CELL_OPTIONS = {
 _OPEN = re.compile(r"^ {0,3}(:{3,})\s*(?:\{(?P<attrs>[^{}]*)\}|(?P<word>[\w-]+))\s*:*\s*$")
 _CLOSE = re.compile(r"^ {0,3}:{3,}\s*$")
 _FENCE_LIKE = re.compile(r"^ {0,3}:{3,}")
-_HEADING = re.compile(r"^ {0,3}#{1,6}(\s|$)")
+# a line after which a div fence starts a new block (a heading, raw HTML, a table, a rule)
+_BLOCK_END = re.compile(r"^ {0,3}(#{1,6}(\s|$)|<|\||\+[-=+]|(-\s*){3,}$|(\*\s*){3,}$|(_\s*){3,}$)")
 _ATTR = re.compile(r"""([\w-]+)=("[^"]*"|'[^']*'|[^\s"']+)""")
 
 
@@ -113,7 +114,7 @@ def _markdown_problems(cell, stack: list[tuple[int, str]]) -> list[Problem]:
             continue
         before = lines[k - 1] if k else ""
         if before.strip() and not (mask[k - 1] or _FENCE_LIKE.match(before)
-                                   or _HEADING.match(before)):
+                                   or _BLOCK_END.match(before)):
             out.append(Problem(line, "a div fence needs a blank line before it (pandoc reads "
                                "it as part of the paragraph above and shows ':::' as text)"))
         stack.append((line, text.strip()))

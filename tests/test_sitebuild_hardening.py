@@ -414,3 +414,16 @@ def test_output_folder_outside_the_project_is_never_cleaned(tmp_path):
     report = build(root)
     assert report.ok and (outside / "index.html").exists()
     assert (outside / "keep.txt").exists() and report.warnings == []
+
+
+@pytest.mark.parametrize("before,glued", [
+    ("Paragraph text", True), ("- a list item", True), ("$$", True),
+    ("## A heading", False), ("<!-- a comment -->", False), ("| 1 | 2 |", False),
+    ("***", False), ("::: {.outer}", False), ("", False)])
+def test_div_fence_glued_to_a_paragraph(before, glued):
+    from sitebuild.lint import source_problems
+    from sitebuild.qmd import parse_qmd
+
+    text = f"{before}\n::: {{.callout-note}}\nBody.\n:::\n" + (":::\n" if "outer" in before else "")
+    messages = [p.message for p in source_problems(parse_qmd(text))]
+    assert any("blank line before" in m for m in messages) == glued, messages
