@@ -55,7 +55,7 @@ class PageJob:
 class PageResult:
     rel: str
     executed: bool = False
-    cached: bool = False
+    cached: bool = False    # the output of an earlier build, unchanged, was kept
     seconds: float = 0.0
     search: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -114,8 +114,7 @@ def _executed(job: PageJob, nb, source: str, meta: dict, figure: dict, key: str,
     options = execute_options(meta)
     cached = cache.load(site.profile_name, job.rel, key)
     if cached is not None and len(cached[0].cells) == len(nb.cells):
-        result.cached = True
-        return cached
+        return cached  # rendered again from the cached execution
     has_code = any(c.cell_type == "code" for c in nb.cells)
     has_inline = "`{python}" in source
     if not (has_code or has_inline):

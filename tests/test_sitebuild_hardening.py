@@ -91,6 +91,7 @@ def test_error_page_is_never_cached(tmp_path):
     source.write_text(GOOD)  # the fix restores the source of the first, good build
     fixed = build(root)
     assert fixed.ok, format_errors(fixed.errors)
+    assert not by_rel(fixed)["lessons/p.qmd"].cached  # rendered again, not the kept error page
     text = html(root, "lessons/p.html")
     assert "failed to build" not in text and "ZeroDivisionError" not in text
     assert "Value 2." in text
