@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: help venv test lint serve site site-instructor site-check bench clean
 
 help:
-	@echo "make serve   build the site and serve it on http://localhost:8000"
+	@echo "make serve   build the site, serve it on http://localhost:8000, rebuild and reload on save"
 	@echo "make test    create .venv, install everything, run lint and the whole test suite"
 	@echo "make bench   run the speed benchmarks"
 	@echo "make site    build the site into _site (make site-instructor: with worked solutions)"
@@ -44,8 +44,11 @@ browser:
 	}
 	@chromium --version 2>/dev/null
 
+# Live preview (sitebuild/preview.py): rebuilds what changed and reloads the open tab on save;
+# `make serve PORT=8001` for another port (the next free one is taken when it is busy).
+PORT ?= 8000
 serve: $(STAMP)
-	$(PY) -m sitebuild serve
+	$(PY) -m sitebuild serve --port $(PORT)
 
 site: $(STAMP)
 	$(PY) -m sitebuild build

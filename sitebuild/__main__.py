@@ -1,7 +1,7 @@
 """Command line: ``python -m sitebuild build|serve|check|new``.
 
     python -m sitebuild build [--profile instructor] [--jobs N] [--no-cache] [PAGE ...]
-    python -m sitebuild serve [--port 8000] [--profile P]
+    python -m sitebuild serve [--port 8000] [--profile P] [--no-watch]   (live preview)
     python -m sitebuild check [--site DIR]      (browser check, sitebuild/check.py)
     python -m sitebuild new tutorial NAME [--title "A question?"]   (sitebuild/new.py)
 """
@@ -38,17 +38,19 @@ def _build(args) -> int:
 
 
 def _serve(args) -> int:
-    from .serve import build_for_serving, serve_directory
+    import shutil
 
-    try:
-        out = build_for_serving(Path(args.root), args.profile, args.jobs)
-    except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if out is None:
-        return 1
-    serve_directory(out, args.port)
-    return 0
+    from . import preview
+
+    root = Path(args.root)
+    if args.no_watch:
+        return preview.build_and_serve(root, port=args.port, profile=args.profile,
+                                       jobs=args.jobs)
+    quarto = shutil.which("quarto")
+    if quarto:
+        return preview.quarto_preview(quarto, root, args.port, args.profile)
+    return preview.preview(root, port=args.port, profile=args.profile, jobs=args.jobs,
+                           timeout=args.timeout)
 
 
 def _new(args) -> int:
@@ -93,10 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--allow-missing", action="store_true",
                        help="placeholder pages for listed pages that do not exist")
     build.add_argument("--timeout", type=int, default=600, help="seconds per cell")
-    serve = sub.add_parser("serve", help="build, then serve on http://127.0.0.1:PORT")
-    serve.add_argument("--port", type=int, default=8000)
+    serve = sub.add_parser("serve", aliases=["preview"],
+                           help="build, serve on http://127.0.0.1:PORT, rebuild and reload "
+                                "on every save (sitebuild/preview.py)")
+    serve.add_argument("--port", type=int, default=8000,
+                       help="the next free port is used when it is taken; 0: any free port")
     serve.add_argument("--profile")
-    serve.add_argument("--jobs", type=int)
+    serve.add_argument("--jobs", type=int, help="parallel pages in the first build")
+    serve.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    serve.add_argument("--no-watch", action="store_true",
+                       help="build once and serve as it is: no watching, no reload")
     sub.add_parser("check", help="browser check of the built site (sitebuild/check.py)")
     new = sub.add_parser("new", help="start a page from a template: new tutorial NAME")
     new.add_argument("kind", choices=["tutorial"])
