@@ -12,10 +12,12 @@ Everything a hostile or careless file can do to a YAML reader ends here as one
   Merge keys (``<<: *base``) are refused for the same reason;
 * a key may appear once per mapping (YAML parsers otherwise keep the last value silently);
 * tags that build Python objects (``!!python/object``) are refused, as by ``yaml.safe_load``;
+* YAML 1.1's surprises in numbers are refused: ``010`` (octal 8) and ``1:30`` (base 60, 90);
 * nesting is bounded by libyaml (1,000 levels) and by the provenance splitter.
 
 The C parser (libyaml, ``CSafeLoader``) still does the scanning and composing; the checks ride on
-the Python constructor that builds the objects anyway, so they cost no extra pass over the file.
+the Python constructor that builds the objects anyway, so they cost no extra pass over the file
+(with the garbage collector paused while nodes are built, reading is faster than before).
 """
 
 from __future__ import annotations
