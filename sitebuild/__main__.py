@@ -45,7 +45,7 @@ def _serve(args) -> int:
     root = Path(args.root)
     if args.no_watch:
         return preview.build_and_serve(root, port=args.port, profile=args.profile,
-                                       jobs=args.jobs)
+                                       jobs=args.jobs, timeout=args.timeout)
     quarto = shutil.which("quarto")
     if quarto:
         return preview.quarto_preview(quarto, root, args.port, args.profile)

@@ -8,7 +8,7 @@ bibliographies, an added or removed page, the package → every page (the conten
 which re-execute: the package is in every page's key). Stylesheets and images are copied
 without a rebuild. Pages being edited go first, then pages open in a tab, then the rest; a save
 during a build is picked up right after it. A page that fails shows its error in the tab (the
-builder's error page) and is rebuilt without the cache on its next save.
+builder's error page) until a save fixes it.
 """
 
 from __future__ import annotations
@@ -31,13 +31,12 @@ from . import preview_kernels
 from .build import build_site, copy_support_files, format_errors, site_chrome
 from .cache import package_digest
 from .config import load_site
-from .errors import BuildError, PageError, PageNotFoundError
+from .errors import BuildError, PageNotFoundError
 from .navigation import out_path, plain_title
 from .preview_watch import Watcher
 from .qmd import QmdSyntaxError, split_front_matter
 from .serve import Hub, bind, running, serve_directory, url_of
 
-ERROR_MARK = b"sb-build-error"  # the builder's error page (sitebuild.layout)
 QUIET = 0.1        # seconds a changed file must stay unchanged before a build starts
 MAX_SETTLE = 2.0   # ... but a file written without pause does not hold builds off longer
 _FIGURES = re.compile(r"^(.*?)_files/")
@@ -101,7 +100,7 @@ def _shown(root: Path, path: Path) -> str:
 def page_title(root: Path, rel: str) -> str | None:
     try:
         fm, _, _ = split_front_matter((root / rel).read_text(encoding="utf-8"), rel)
-    except (OSError, QmdSyntaxError):
+    except (OSError, ValueError, QmdSyntaxError):  # ValueError: not UTF-8
         return None
     return plain_title(fm.get("title") or Path(rel).stem)
 
@@ -119,7 +118,6 @@ class Previewer:
         self.stop = threading.Event()
         self.stale: dict[str, None] = {}   # pages to build, in order of discovery
         self.edited: list[str] = []        # pages saved in this session, latest first
-        self.failing: set[str] = set()
         self.listed: list[str] = []
         self.titles: dict[str, str | None] = {}
         self.sources: dict[str, str | None] = {}  # digest of each page's source when built
@@ -208,14 +206,8 @@ class Previewer:
         except BuildError as exc:
             return self._fail(str(exc))
         self._index(listed)
-        self.failing = {e.page for e in report.errors if isinstance(e, PageError)}
         if report.errors:
             log(format_errors(report.errors))
-        for rel in listed:  # an error page left by an earlier run, whose source is fine now
-            path = self.site.output_dir / out_path(rel)
-            if rel not in self.failing and path.is_file() and ERROR_MARK in path.read_bytes():
-                self.failing.add(rel)
-                self._add([rel])
         log(f"built {len(report.results)} pages in {report.seconds:.1f} s"
             + (f"; {len(report.errors)} failed (their tabs show the error)" if report.errors
                else ""))
@@ -229,8 +221,8 @@ class Previewer:
         start = time.perf_counter()
         try:
             report = build_site(self.root, profile=self.profile, pages=[rel], jobs=1,
-                                use_cache=rel not in self.failing, allow_missing=True,
-                                error_pages=True, timeout=self.timeout, log=log)
+                                allow_missing=True, error_pages=True, timeout=self.timeout,
+                                log=log)
         except PageNotFoundError:
             self.stale.pop(rel, None)
             return
@@ -238,10 +230,7 @@ class Previewer:
             return self._fail(str(exc))
         self.stale.pop(rel, None)
         if report.errors:
-            self.failing.add(rel)
             log(format_errors(report.errors))
-        else:
-            self.failing.discard(rel)
         seconds = time.perf_counter() - start
         log(f"{'FAILED' if report.errors else 'rebuilt'} {rel} in {seconds:.1f} s"
             + (" (pre-started kernel)" if self.pool.adopted > adopted else "")
@@ -354,7 +343,8 @@ def quarto_preview(quarto: str, root: Path, port: int, profile: str | None) -> i
         return 0
 
 
-def build_and_serve(root: Path, *, port: int, profile: str | None, jobs: int | None) -> int:
+def build_and_serve(root: Path, *, port: int, profile: str | None, jobs: int | None,
+                    timeout: int = 600) -> int:
     """Build once (Quarto when on PATH, else sitebuild), then serve without watching."""
     quarto = shutil.which("quarto")
     if quarto:
@@ -365,7 +355,7 @@ def build_and_serve(root: Path, *, port: int, profile: str | None, jobs: int | N
         return serve_directory(load_site(root, profile).output_dir, port)
     try:
         report = build_site(root, profile=profile, jobs=jobs, allow_missing=True,
-                            error_pages=True, log=log)
+                            error_pages=True, timeout=timeout, log=log)
     except BuildError as exc:
         log(f"error: {exc}")
         return 1
