@@ -185,3 +185,15 @@ def test_validation_error_is_one_line_and_counts_the_rest():
     assert "\n" not in text and len(text) < 600
     assert text.startswith("my.yaml: unknown keys 'bad0', 'bad1', 'bad2', 'bad3', 'bad4' and "
                            "495 more: the fields of TransformerWorkload are name, ")
+
+
+def test_checked_numbers_keep_plain_annotations():
+    """The API reference prints field annotations: the bool and size checks must not show."""
+    from mlsysim.specs.hardware import EfficiencySpec
+
+    assert TransformerWorkload.model_fields["kv_heads"].annotation == int | None
+    assert TransformerWorkload.model_fields["layers"].annotation is int
+    assert HardwareSpec.model_fields["year"].annotation == int | None
+    assert EfficiencySpec.model_fields["compute"].annotation == float | None
+    with pytest.raises(pydantic.ValidationError, match="boolean"):
+        EfficiencySpec(memory=0.5, compute=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Annotated, Literal
 
@@ -24,10 +25,16 @@ def _not_boolean(value):
     return value
 
 
-def _fits_a_float(value: int) -> int:
-    if abs(value) > MAX_INT:
+def _fits_a_float(value: int | None) -> int | None:
+    if value is not None and abs(value) > MAX_INT:
         raise ValueError(f"{short(value, 30)} is too large: a count is at most 2^53 "
                          f"(about {float(MAX_INT):.1e})")
+    return value
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value}")
     return value
 
 
@@ -35,6 +42,10 @@ def _fits_a_float(value: int) -> int:
 Int = Annotated[int, BeforeValidator(_not_boolean), AfterValidator(_fits_a_float)]
 #: A finite real number; booleans refused.
 Float = Annotated[float, BeforeValidator(_not_boolean), Field(allow_inf_nan=False)]
+# The optional forms keep their checks outside the union, so that the field's annotation
+# reads plainly as ``int | None`` (the API reference prints it).
+OptionalInt = Annotated[int | None, BeforeValidator(_not_boolean), AfterValidator(_fits_a_float)]
+OptionalFloat = Annotated[float | None, BeforeValidator(_not_boolean), AfterValidator(_finite)]
 #: A fraction in (0, 1]: an efficiency.
 Fraction = Annotated[Float, Field(gt=0, le=1)]
 

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..errors import short
 from ..vocabulary import BYTES_PER_ELEMENT, HARDWARE_TIERS
-from .base import Float, Int, Precision, Sourced, Spec
+from .base import Float, OptionalFloat, OptionalInt, Precision, Sourced, Spec
 from .calibration import AttentionCalibration, DeviceClassSpec, GemmCalibration, LinkClassSpec
 from .quantity import Area, ByteRate, Bytes, BytesOrZero, FlopRate, Money, Power, Time, TimeOrZero
 
@@ -30,7 +30,7 @@ class ComputeSpec(Spec):
 
     precision_flops: dict[Precision, FlopRate]
     default_precision: Precision = "fp16"
-    cores: Int | None = Field(default=None, gt=0)
+    cores: OptionalInt = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _default_is_listed(self):
@@ -152,7 +152,7 @@ class EfficiencySpec(Spec):
 
     memory: Float = Field(gt=0, le=1)
     device_class: DeviceClassSpec | None = None
-    compute: Float | None = Field(default=None, gt=0, le=1)
+    compute: OptionalFloat = Field(default=None, gt=0, le=1)
     kernel_launch: TimeOrZero | None = None
     #: this device's sustained compute relative to its class (a power- or clock-limited part
     #: of the family, measured): multiplies the class's GEMM and attention ceilings
@@ -185,7 +185,7 @@ class HardwareSpec(Sourced):
     key: str | None = None
     tier: Tier
     vendor: str
-    year: Int | None = Field(default=None, ge=1990, le=2035)
+    year: OptionalInt = Field(default=None, ge=1990, le=2035)
     form_factor: str | None = None
     description: str | None = None
     aliases: tuple[str, ...] = ()

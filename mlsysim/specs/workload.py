@@ -12,7 +12,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
-from .base import Int, Sourced, Spec
+from .base import Int, OptionalInt, Sourced, Spec
 from .quantity import Bytes, Flops, Params
 
 Category = Literal["language", "vision", "tiny", "recommendation"]
@@ -40,7 +40,7 @@ class WorkloadSpec(Sourced):
     name: str
     key: str | None = None
     category: Category
-    year: Int | None = Field(default=None, ge=1980, le=2035)
+    year: OptionalInt = Field(default=None, ge=1980, le=2035)
     description: str | None = None
     aliases: tuple[str, ...] = ()
     parameters: Params
@@ -66,12 +66,12 @@ class TransformerWorkload(WorkloadSpec):
     architecture: Literal["decoder", "encoder", "encoder-decoder"] = "decoder"
     hidden_dim: Int = Field(gt=0)
     heads: Int = Field(gt=0)
-    kv_heads: Int | None = Field(default=None, gt=0)
-    ffn_dim: Int | None = Field(default=None, gt=0)
+    kv_heads: OptionalInt = Field(default=None, gt=0)
+    ffn_dim: OptionalInt = Field(default=None, gt=0)
     mlp: Literal["gated", "plain"] = "plain"
     tied_embeddings: bool = False
-    vocab_size: Int | None = Field(default=None, gt=0)
-    max_context: Int | None = Field(default=None, gt=0)
+    vocab_size: OptionalInt = Field(default=None, gt=0)
+    max_context: OptionalInt = Field(default=None, gt=0)
     moe: MoESpec | None = None
 
     @model_validator(mode="after")
