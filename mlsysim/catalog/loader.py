@@ -25,6 +25,7 @@ from .yaml_safe import MAX_BYTES, load_file
 CATALOG_DIR = Path(__file__).parent
 _BLOCK_KEYS = ("source", "section", "sparsity")
 _LEAF_KEYS = {"value", "source", "kind", "note", "section", "sparsity"}
+_CHOICES = {"kind": ("spec", "measured", "estimate", "derived"), "sparsity": ("dense", "sparse")}
 
 
 def read_yaml(path: Path, max_bytes: int = MAX_BYTES) -> dict:
@@ -116,6 +117,10 @@ def _record(prov: dict, value: Any, origin: str, path: str, out: dict, require_s
         if require_source:
             raise CatalogError(f"{origin}: {clip(path)}: the number {short(value)} has no source "
                                "(add 'source:' to it or to an enclosing block)")
+        for key, allowed in _CHOICES.items():  # kept nowhere without a source: check them here
+            if key in prov and prov[key] not in allowed:
+                raise CatalogError(f"{origin}: {clip(path)}: {key} must be one of "
+                                   f"{', '.join(allowed)}, got {short(prov[key])}")
         return
     if not isinstance(prov["source"], str):
         raise CatalogError(f"{origin}: {clip(path)}: source must be a key of catalog/sources.yaml "
