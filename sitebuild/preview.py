@@ -154,7 +154,7 @@ class Previewer:
             return self._fail(str(exc))
         self.site, self.blocked = site, False
         everything = set(listed) != set(self.listed)
-        assets, edited = False, []
+        assets, edited, planned = False, [], len(self.stale)
         for kind, path, _change in sorted(batch, key=str):
             rel = path.relative_to(self.root).as_posix() if self.root in path.parents else ""
             if kind == "package":
@@ -174,10 +174,11 @@ class Previewer:
             everything |= page_title(self.root, rel) != self.titles.get(rel)
             self.edited = [rel] + [e for e in self.edited if e != rel]
             self._add([rel])
-        names = sorted({_shown(self.root, path) for _kind, path, _change in batch})
-        log(f"changed: {', '.join(names[:6])}" + (f" (+{len(names) - 6})" if len(names) > 6
-                                                  else "")
-            + (" → every page" if everything else ""))
+        if everything or assets or edited or len(self.stale) > planned:
+            names = sorted({_shown(self.root, path) for _kind, path, _change in batch})
+            log(f"changed: {', '.join(names[:6])}" + (f" (+{len(names) - 6})"
+                                                      if len(names) > 6 else "")
+                + (" → every page" if everything else ""))
         if everything:
             self._index(listed)
             self._add(listed)
@@ -223,9 +224,9 @@ class Previewer:
             report = build_site(self.root, profile=self.profile, pages=[rel], jobs=1,
                                 allow_missing=True, error_pages=True, timeout=self.timeout,
                                 log=log)
-        except PageNotFoundError:
+        except PageNotFoundError:  # removed meanwhile
             self.stale.pop(rel, None)
-            return
+            return self._publish()
         except BuildError as exc:
             return self._fail(str(exc))
         self.stale.pop(rel, None)

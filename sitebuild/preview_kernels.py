@@ -157,11 +157,11 @@ class KernelPool:
         with self._lock:
             warm, self._warm = self._warm, None
             active = list(self._active)
-        for km in active:
-            pid = getattr(getattr(km, "provisioner", None), "pid", None)
-            if pid:
+        for km in active:  # Popen.send_signal never signals a process already reaped
+            process = getattr(getattr(km, "provisioner", None), "process", None)
+            if process is not None:
                 with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGTERM)
+                    process.send_signal(signal.SIGTERM)
         if warm is not None:
             self._discard(warm)
 
