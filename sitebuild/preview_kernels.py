@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 
 import nbformat
@@ -167,12 +168,17 @@ class KernelPool:
 
 
 def _run_silently(km, code: str, timeout: float = 30.0) -> None:
+    """Run ``code`` in the kernel (no history, no output) and wait for its reply; only the
+    shell channel is opened, the quickest round trip."""
     kc = km.client()
-    kc.start_channels()
+    kc.start_channels(iopub=False, stdin=False, hb=False, control=False)
     try:
-        run_sync(kc.wait_for_ready)(timeout=timeout)
-        reply = run_sync(kc.execute_interactive)(code, silent=True, store_history=False,
-                                                 timeout=timeout, output_hook=lambda m: None)
+        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = run_sync(kc.get_shell_msg)(timeout=max(deadline - time.monotonic(), 0.01))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
         if reply["content"].get("status") != "ok":
             raise RuntimeError(f"kernel set-up failed: {reply['content'].get('evalue')}")
     finally:
