@@ -44,18 +44,18 @@ def edited(source: str, line: str) -> str:
 
 
 class PreviewProcess:
-    """``python -m sitebuild serve`` for ``root`` (its own copies of ``sitebuild`` and
-    ``mlsysim`` first on the path when it has them), output in ``<root>-preview.log``."""
+    """``python -m sitebuild serve`` in ``root``, output in ``<root>-preview.log``. The
+    project's own ``sitebuild`` and ``mlsysim`` come first (for the preview and its kernels),
+    then this checkout's."""
 
     def __init__(self, root: Path, *args: str):
         self.log = root.parent / f"{root.name}-preview.log"
-        code = root if (root / "sitebuild").is_dir() else ROOT
         env = {**os.environ, "PYTHONUNBUFFERED": "1",
-               "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(code), str(ROOT)]))}
+               "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(root), str(ROOT)]))}
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "sitebuild", "--root", str(root), "serve", *args],
-                cwd=code, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen([sys.executable, "-m", "sitebuild", "serve", *args],
+                                         cwd=root, env=env, stdout=log,
+                                         stderr=subprocess.STDOUT)
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")

@@ -373,7 +373,14 @@ def test_prestarted_kernel_is_fresh_and_shut_down(tiny):
 # -- the preview process --------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_ctrl_c_during_a_build_stops_cleanly_on_a_busy_port(tiny):
+def test_package_change_reexecutes_and_ctrl_c_stops_cleanly_on_a_busy_port(tiny):
+    """A project with its own (stub) ``mlsysim``: a change to it re-executes every page;
+    Ctrl-C in the middle of a build ends the preview and the page's kernel at once."""
+    (tiny / "mlsysim").mkdir()
+    (tiny / "mlsysim" / "__init__.py").write_text("VALUE = 1\n")
+    (tiny / "sub" / "a.qmd").write_text(_page("Page A", 'import mlsysim\n'
+                                              'print("value" + ":", mlsysim.VALUE)'))
+    page = tiny / "_site" / "sub" / "a.html"
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -384,8 +391,16 @@ def test_ctrl_c_during_a_build_stops_cleanly_on_a_busy_port(tiny):
             port = int(preview.wait_for(r"Preview at http://localhost:(\d+)/", 60).group(1))
             assert port != busy
             preview.wait_for(r"built 3 pages", 180)
+            assert "value: 1" in page.read_text()
             status, body, _ = _get(f"http://127.0.0.1:{port}/sub/a.html")
             assert status == 200 and b"/__preview/client.js" in body
+
+            (tiny / "mlsysim" / "__init__.py").write_text("VALUE = 2\n")
+            preview.wait_for(r"changed: mlsysim/__init__.py → every page", 60)
+            for rel in ("index.qmd", "sub/a.qmd", "sub/b.qmd"):  # the package is in every key
+                preview.wait_for(rf"\[1/1\] executed {re.escape(rel)} ", 180)
+            assert "value: 2" in page.read_text()
+
             (tiny / "sub" / "a.qmd").write_text(_page("Page A", "import time\ntime.sleep(120)"))
             deadline = time.monotonic() + 60
             while not _kernels_of(preview.proc.pid) and time.monotonic() < deadline:
