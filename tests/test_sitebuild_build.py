@@ -287,16 +287,37 @@ def test_serve_builds_then_serves_with_error_pages(tmp_path):
     assert "This page failed to build" in html and "ZeroDivisionError" in html
 
 
-def test_serve_uses_quarto_when_installed(tmp_path):
-    root = _copy_fixture(tmp_path / "s")
+def _fake_quarto(tmp_path: Path) -> dict:
+    """A `quarto` on PATH that records its arguments and folder, and renders a marker page."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "quarto"
-    fake.write_text("#!/bin/sh\nmkdir -p _site-instructor\n"
+    fake.write_text("#!/bin/sh\n"
+                    f'echo "$PWD $*" >> {tmp_path / "calls.txt"}\n'
+                    "mkdir -p _site-instructor\n"
                     'echo "rendered by quarto $*" > _site-instructor/index.html\n')
     fake.chmod(0o755)
-    html = _serve_and_fetch(root, ["--profile", "instructor"],
-                            env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_serve_hands_live_preview_to_quarto_when_installed(tmp_path):
+    """With Quarto on PATH, `serve` is `quarto preview` in the project folder (Quarto watches
+    and reloads itself); its exit status is the command's."""
+    root = _copy_fixture(tmp_path / "s")
+    env = {**os.environ, **_fake_quarto(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "sitebuild", "--root", str(root), "serve",
+                           "--port", "8123", "--profile", "instructor"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    calls = (tmp_path / "calls.txt").read_text().split()
+    assert calls == [str(root), "preview", "--port", "8123", "--no-browser", "--profile",
+                     "instructor"]
+
+
+def test_serve_without_watching_renders_with_quarto_when_installed(tmp_path):
+    root = _copy_fixture(tmp_path / "s")
+    html = _serve_and_fetch(root, ["--profile", "instructor", "--no-watch"],
+                            env=_fake_quarto(tmp_path))
     assert html.strip() == "rendered by quarto render --profile instructor"
 
 
