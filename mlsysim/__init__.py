@@ -49,11 +49,15 @@ __all__ = sorted(_LAZY)
 
 def __getattr__(name: str):
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        from .registry import paused_gc
+        with paused_gc():  # first use imports pint, pydantic and the specs at once
+            value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     if name in _SUBMODULES:
-        return importlib.import_module(f"mlsysim.{name}")
+        from .registry import paused_gc
+        with paused_gc():
+            return importlib.import_module(f"mlsysim.{name}")
     raise AttributeError(f"module 'mlsysim' has no attribute {name!r}")
 
 

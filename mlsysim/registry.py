@@ -9,10 +9,25 @@ display names; an unknown name raises :class:`UnknownNameError` with "did you me
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .errors import UnknownNameError
+
+
+@contextmanager
+def paused_gc():
+    """Pause the cyclic garbage collector while a burst of long-lived objects is made (module
+    imports, catalog specs): its full passes over them cost ~15 % of a first result."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Namespace:
@@ -108,7 +123,9 @@ class Registry(Namespace):
 
     def _load(self) -> dict[str, Any]:
         if self._cache is None:
-            self._cache = {k: self._early.get(k, v) for k, v in self._loader().items()}
+            with paused_gc():
+                loaded = self._loader()
+            self._cache = {k: self._early.get(k, v) for k, v in loaded.items()}
         return self._cache
 
     def _exact(self, name: str) -> Any | None:
@@ -116,7 +133,8 @@ class Registry(Namespace):
         if self._cache is not None or self._one is None:
             return None
         if name not in self._early:
-            spec = self._one(name)
+            with paused_gc():
+                spec = self._one(name)
             if spec is None:
                 return None
             self._early[name] = spec
