@@ -8,16 +8,28 @@ from ..vocabulary import HARDWARE_TIERS, MODEL_CATEGORIES
 from .loader import CATALOG_DIR, build_spec, iter_files, read_yaml, sources
 
 
-def _load_device_classes() -> dict:
+def _all(kind: str, build):
+    """Loader of every file of ``kind`` (a catalog folder), each built by ``build(path)``."""
+    return lambda: {p.stem: build(p) for p in iter_files(kind)}
+
+
+def _one(kind: str, build):
+    """Loader of one file of ``kind`` by its exact stem (None when there is none): a first
+    result reads the entries it uses, not the whole catalog."""
+    def one(key: str):
+        files = {p.stem: p for p in iter_files(kind)}  # exact case, on any file system
+        return build(files[key]) if key in files else None
+    return one
+
+
+def _device_class_file(p):
     from ..specs.calibration import DeviceClassSpec
-    return {p.stem: build_spec(DeviceClassSpec, read_yaml(p), _rel(p), key=p.stem)
-            for p in iter_files("calibration/devices")}
+    return build_spec(DeviceClassSpec, read_yaml(p), _rel(p), key=p.stem)
 
 
-def _load_link_classes() -> dict:
+def _link_class_file(p):
     from ..specs.calibration import LinkClassSpec
-    return {p.stem: build_spec(LinkClassSpec, read_yaml(p), _rel(p), key=p.stem)
-            for p in iter_files("calibration/links")}
+    return build_spec(LinkClassSpec, read_yaml(p), _rel(p), key=p.stem)
 
 
 def resolve_hardware_references(data: dict, origin: str) -> dict:
@@ -43,30 +55,21 @@ def resolve_link_references(link: dict, origin: str) -> dict:
     return link
 
 
-def _load_hardware() -> dict:
-    return {p.stem: _hardware_file(p) for p in iter_files("hardware")}
-
-
 def _hardware_file(p):
     from ..specs import HardwareSpec
     data = resolve_hardware_references(read_yaml(p), _rel(p))
     return build_spec(HardwareSpec, data, _rel(p), key=p.stem)
 
 
-def _one_hardware(key: str):
-    """One device by its exact file name (``H100``), or None."""
-    files = {p.stem: p for p in iter_files("hardware")}  # exact case, on any file system
-    return _hardware_file(files[key]) if key in files else None
+_load_hardware = _all("hardware", _hardware_file)
+_one_hardware = _one("hardware", _hardware_file)
 
 
-def _load_models() -> dict:
+def _model_file(p):
     from ..specs import SampleWorkload, TransformerWorkload
-    out = {}
-    for p in iter_files("models"):
-        data = read_yaml(p)
-        cls = SampleWorkload if data.get("kind") == "per_sample" else TransformerWorkload
-        out[p.stem] = build_spec(cls, data, _rel(p), key=p.stem)
-    return out
+    data = read_yaml(p)
+    cls = SampleWorkload if data.get("kind") == "per_sample" else TransformerWorkload
+    return build_spec(cls, data, _rel(p), key=p.stem)
 
 
 def _load_systems() -> dict:
@@ -109,13 +112,17 @@ def _is(field: str, value: str):
     return lambda spec: getattr(spec, field, None) == value
 
 
-DeviceClasses = Registry("DeviceClasses", "device class", _load_device_classes, {})
-LinkClasses = Registry("LinkClasses", "link class", _load_link_classes, {})
+DeviceClasses = Registry("DeviceClasses", "device class",
+                         _all("calibration/devices", _device_class_file), {},
+                         one=_one("calibration/devices", _device_class_file))
+LinkClasses = Registry("LinkClasses", "link class", _all("calibration/links", _link_class_file),
+                       {}, one=_one("calibration/links", _link_class_file))
 Hardware = Registry("Hardware", "hardware", _load_hardware,
                     {attr: _is("tier", tier) for attr, tier in HARDWARE_TIERS.items()},
                     one=_one_hardware)
-Models = Registry("Models", "model", _load_models,
-                  {attr: _is("category", c) for attr, c in MODEL_CATEGORIES.items()})
+Models = Registry("Models", "model", _all("models", _model_file),
+                  {attr: _is("category", c) for attr, c in MODEL_CATEGORIES.items()},
+                  one=_one("models", _model_file))
 Systems = Registry("Systems", "system", _load_systems,
                    {"Nodes": lambda s: hasattr(s, "accelerator"),
                     "Fleets": lambda s: hasattr(s, "fabric")})

@@ -54,7 +54,8 @@ class Spec(BaseModel):
     """Frozen, strict base: unknown keys fail loudly (``extra="forbid"``)."""
 
     model_config = ConfigDict(
-        frozen=True, extra="forbid", arbitrary_types_allowed=True, validate_default=True
+        frozen=True, extra="forbid", arbitrary_types_allowed=True, validate_default=True,
+        defer_build=True,  # a schema is built on first use: a first result builds only its own
     )
 
     def replace(self, changes: dict | None = None, **fields):
