@@ -37,12 +37,14 @@ _LAZY = {
     "Phase": "mlsysim.vocabulary",
     "Constraint": "mlsysim.constraints",
     "fmt": "mlsysim.formatting",
+    "answer": "mlsysim.classroom",
+    "answer_free_text": "mlsysim.classroom",
     "CatalogError": "mlsysim.errors",
     "UnknownNameError": "mlsysim.errors",
 }
 _SUBMODULES = {"units", "specs", "catalog", "registry", "errors", "specfile", "solvers",
                "physics", "show", "viz", "results", "formatting", "cli", "render",
-               "vocabulary", "constraints", "validation", "sweeps"}
+               "vocabulary", "constraints", "validation", "sweeps", "classroom"}
 
 __all__ = sorted(_LAZY)
 

@@ -1,0 +1,178 @@
+"""Checkable exercise answers: the one format pages, the site builder and the autograder share.
+
+A worked solution declares what a correct answer is, next to the code that computes it::
+
+    answer("latency", r.latency, rtol=0.05)        # a number or Quantity, within 5 %
+    answer("bottleneck", r.bottleneck)               # a choice: equal as text (case-insensitive)
+    answer("fits", {"H100", "H200"})                 # a set: the same members
+    answer_free_text("reflection")                   # nothing to check, said explicitly
+
+On a page the calls display nothing (under real Quarto too). A *recorder* — installed by the
+site builder or the autograder with :func:`recording` — collects each declaration as a plain,
+JSON-ready :class:`Answer`; :func:`check` grades a submitted value against one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from numbers import Real
+
+KINDS = ("number", "choice", "set", "free-text")
+DEFAULT_RTOL = 0.02
+_recorders: list[list] = []
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One checkable answer. ``value`` is a float (in ``unit``, if any), a string or a sorted
+    list of strings; ``rtol`` (relative) and ``atol`` (absolute, in ``unit``) bound a number."""
+
+    name: str
+    kind: str
+    value: object = None
+    unit: str | None = None
+    rtol: float = 0.0
+    atol: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Answer:
+        return cls(**data)
+
+
+def _name(name) -> str:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"answer name must be an identifier such as 'latency', got {name!r}")
+    return name
+
+
+def _number(value) -> tuple[float, str | None]:
+    if hasattr(value, "magnitude") and hasattr(value, "units"):
+        magnitude, unit = value.magnitude, f"{value.units:~}" or None
+    elif isinstance(value, Real) and not isinstance(value, bool):
+        magnitude, unit = value, None
+    else:
+        raise TypeError
+    magnitude = float(magnitude)
+    if not math.isfinite(magnitude):
+        raise ValueError(f"an answer must be a finite number, got {magnitude}")
+    return magnitude, unit
+
+
+def make_answer(name: str, value, rtol: float | None = None, atol: float = 0.0,
+                **meta) -> Answer:
+    """The :class:`Answer` that :func:`answer` declares (see the module docstring)."""
+    name = _name(name)
+    if isinstance(value, (set, frozenset)):
+        return Answer(name, "set", sorted(str(v) for v in value), meta=meta)
+    if isinstance(value, str):  # includes the str enums (Bottleneck, Phase)
+        return Answer(name, "choice", str(value), meta=meta)
+    if isinstance(value, bool):
+        return Answer(name, "choice", "yes" if value else "no", meta=meta)
+    try:
+        magnitude, unit = _number(value)
+    except TypeError:
+        raise ValueError(f"answer {name!r}: give a number, a Quantity, a string or a set, got "
+                         f"{type(value).__name__}") from None
+    rtol = DEFAULT_RTOL if rtol is None else float(rtol)
+    if not (0 <= rtol < 1) or not (atol >= 0 and math.isfinite(atol)):
+        raise ValueError(f"answer {name!r}: rtol must be in [0, 1) and atol ≥ 0")
+    return Answer(name, "number", magnitude, unit, rtol, float(atol), meta=meta)
+
+
+def answer(name: str, value, rtol: float | None = None, atol: float = 0.0, **meta) -> None:
+    """Declare the correct answer ``name`` of the current exercise (displays nothing)."""
+    declared = make_answer(name, value, rtol, atol, **meta)
+    for recorder in _recorders:
+        recorder.append(declared)
+
+
+def answer_free_text(name: str, **meta) -> None:
+    """Declare that this exercise's answer is free text: nothing to check automatically."""
+    declared = Answer(_name(name), "free-text", meta=meta)
+    for recorder in _recorders:
+        recorder.append(declared)
+
+
+@contextmanager
+def recording() -> Iterator[list[Answer]]:
+    """Collect every answer declared inside the block (nested recorders all see them)."""
+    bucket: list[Answer] = []
+    _recorders.append(bucket)
+    try:
+        yield bucket
+    finally:
+        _recorders.remove(bucket)
+
+
+def start_recording() -> list[Answer]:
+    """Collect answers from now on (for a kernel the builder drives cell by cell)."""
+    bucket: list[Answer] = []
+    _recorders.append(bucket)
+    return bucket
+
+
+@dataclass(frozen=True)
+class Verdict:
+    correct: bool
+    message: str
+
+
+def check(expected: Answer, submitted) -> Verdict:
+    """Grade ``submitted`` against ``expected``; the message names the answer and says why."""
+    name = expected.name
+    if expected.kind == "free-text":
+        return Verdict(True, f"{name}: free text, not checked automatically")
+    if expected.kind == "set":
+        try:
+            got = sorted(str(v) for v in submitted)
+        except TypeError:
+            return Verdict(False, f"{name}: expected a set such as {{...}}, got "
+                                  f"{type(submitted).__name__}")
+        if got == expected.value:
+            return Verdict(True, f"{name}: correct")
+        missing = sorted(set(expected.value) - set(got))
+        extra = sorted(set(got) - set(expected.value))
+        return Verdict(False, f"{name}: missing {missing or 'nothing'}, unexpected "
+                              f"{extra or 'nothing'}")
+    if expected.kind == "choice":
+        got = ("yes" if submitted else "no") if isinstance(submitted, bool) else str(submitted)
+        if got.strip().lower() == str(expected.value).lower():
+            return Verdict(True, f"{name}: correct")
+        return Verdict(False, f"{name}: {got!r} is not the answer")
+    try:
+        value = _submitted_number(submitted, expected.unit)
+    except Exception as exc:  # pint's parse and dimension errors are not all ValueErrors
+        unit = f" in {expected.unit}" if expected.unit else ""
+        return Verdict(False, f"{name}: expected a number{unit}, got {submitted!r:.40} "
+                              f"({str(exc).splitlines()[0][:80]})")
+    target = float(expected.value)
+    allowed = max(expected.rtol * abs(target), expected.atol)
+    if abs(value - target) <= allowed:
+        return Verdict(True, f"{name}: correct")
+    ratio = value / target if target else math.inf
+    return Verdict(False, f"{name}: {value:.4g} is {ratio:.3g}× the expected value "
+                          f"(allowed ± {expected.rtol:.0%})")
+
+
+def _submitted_number(submitted, unit: str | None) -> float:
+    if hasattr(submitted, "magnitude") and hasattr(submitted, "units"):
+        if unit is None:
+            return float(submitted.to("").magnitude)
+        return float(submitted.to(unit).magnitude)
+    if isinstance(submitted, str):
+        from .units import parse_quantity
+        return _submitted_number(parse_quantity(submitted), unit) if unit else float(submitted)
+    if isinstance(submitted, Real) and not isinstance(submitted, bool):
+        value = float(submitted)  # a bare number is read in the answer's own unit
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value}")
+        return value
+    raise TypeError(f"expected a number{f' in {unit}' if unit else ''}, got "
+                    f"{type(submitted).__name__}")

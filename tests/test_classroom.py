@@ -1,0 +1,62 @@
+"""Checkable answers: declared next to their computation, recorded, graded with a reason."""
+
+import math
+
+import pytest
+
+import mlsysim
+from mlsysim.classroom import Answer, check, make_answer, recording
+from mlsysim.units import Q_
+
+
+def test_declarations_display_nothing_and_are_recorded_only_while_recording():
+    assert mlsysim.answer("x", 1.0) is None  # no recorder: a no-op, as under real Quarto
+    with recording() as outer:
+        mlsysim.answer("latency", Q_(4.8, "ms"), rtol=0.05)
+        with recording() as inner:
+            mlsysim.answer("bottleneck", mlsysim.Engine.solve("Llama3_8B", "H100").bottleneck)
+        mlsysim.answer("fits", {"H200", "B200"})
+        mlsysim.answer_free_text("why")
+    assert [a.name for a in outer] == ["latency", "bottleneck", "fits", "why"]
+    assert [a.name for a in inner] == ["bottleneck"]
+    latency, bottleneck, fits, why = outer
+    assert (latency.kind, latency.value, latency.unit, latency.rtol) == ("number", 4.8, "ms",
+                                                                          0.05)
+    assert (bottleneck.kind, bottleneck.value) == ("choice", "Memory")
+    assert (fits.kind, fits.value) == ("set", ["B200", "H200"])
+    assert why.kind == "free-text"
+    assert Answer.from_dict(latency.to_dict()) == latency
+
+
+@pytest.mark.parametrize("submitted, ok", [
+    (Q_(4.9, "ms"), True), (Q_(4.9e-3, "s"), True), (4.9, True), ("4.9 ms", True),
+    (Q_(5.2, "ms"), False), (5.2, False), (Q_(4.9, "GB"), False), ("fast", False),
+    (None, False), (float("nan"), False),
+])
+def test_numbers_are_checked_in_the_answers_unit_within_its_tolerance(submitted, ok):
+    verdict = check(make_answer("latency", Q_(4.8, "ms"), rtol=0.05), submitted)
+    assert verdict.correct is ok and verdict.message.startswith("latency:")
+
+
+def test_wrong_numbers_say_how_far_off_they_are():
+    verdict = check(make_answer("ratio", 2.0, rtol=0.1), 3.0)
+    assert not verdict.correct and "1.5×" in verdict.message and "10%" in verdict.message
+    assert check(make_answer("zero", 0.0, atol=0.01), 0.005).correct
+
+
+@pytest.mark.parametrize("expected, submitted, ok", [
+    ("Memory", "memory", True), ("Memory", "Compute", False), (True, True, True),
+    (True, "yes", True), (False, True, False), ({"A", "B"}, ["B", "A"], True),
+    ({"A", "B"}, {"A"}, False), ({"A"}, 3, False),
+])
+def test_choices_and_sets(expected, submitted, ok):
+    assert check(make_answer("x", expected), submitted).correct is ok
+
+
+@pytest.mark.parametrize("name, value, kwargs", [
+    ("not an identifier", 1.0, {}), ("x", math.inf, {}), ("x", [1, 2], {}),
+    ("x", 1.0, {"rtol": 1.5}), ("x", 1.0, {"atol": -1}), (3, 1.0, {}),
+])
+def test_bad_declarations_are_clear_errors(name, value, kwargs):
+    with pytest.raises(ValueError):
+        make_answer(name, value, **kwargs)
