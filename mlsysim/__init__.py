@@ -39,6 +39,7 @@ _LAZY = {
     "fmt": "mlsysim.formatting",
     "answer": "mlsysim.classroom",
     "answer_free_text": "mlsysim.classroom",
+    "prediction": "mlsysim.classroom",
     "CatalogError": "mlsysim.errors",
     "UnknownNameError": "mlsysim.errors",
 }

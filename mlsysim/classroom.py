@@ -6,6 +6,10 @@ A worked solution declares what a correct answer is, next to the code that compu
     answer("bottleneck", r.bottleneck)               # a choice: equal as text (case-insensitive)
     answer("fits", {"H100", "H200"})                 # a set: the same members
     answer_free_text("reflection")                   # nothing to check, said explicitly
+    prediction("decode_latency", r.latency, prompt="Your guess for one decode step")
+
+``prediction`` goes in a "Compute" section: the reader's guess, typed in the "Predict" section
+before it, is shown beside this value (an ``Answer`` with ``meta["prediction"] = True``).
 
 On a page the calls display nothing (under real Quarto too). A *recorder* — installed by the
 site builder or the autograder with :func:`recording` — collects each declaration as a plain,
@@ -96,6 +100,17 @@ def answer(name: str, value, rtol: float | None = None, atol: float = 0.0, **met
 def answer_free_text(name: str, **meta) -> None:
     """Declare that this exercise's answer is free text: nothing to check automatically."""
     declared = Answer(_name(name), "free-text", meta=meta)
+    for recorder in _recorders:
+        recorder.append(declared)
+
+
+def prediction(name: str, value, prompt: str, **meta) -> None:
+    """Declare the computed value a "Predict" section asked the reader to guess."""
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValueError("prediction needs a prompt, e.g. 'Your guess for one decode step'")
+    declared = make_answer(name, value, rtol=0.0, prediction=True, prompt=prompt, **meta)
+    if declared.kind != "number":
+        raise ValueError(f"prediction {name!r}: a guess is a number or a Quantity")
     for recorder in _recorders:
         recorder.append(declared)
 

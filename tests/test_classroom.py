@@ -60,3 +60,14 @@ def test_choices_and_sets(expected, submitted, ok):
 def test_bad_declarations_are_clear_errors(name, value, kwargs):
     with pytest.raises(ValueError):
         make_answer(name, value, **kwargs)
+
+
+def test_a_prediction_is_a_number_with_its_prompt():
+    with recording() as got:
+        mlsysim.prediction("decode_latency", Q_(6.8, "ms"), prompt="One decode step")
+    (p,) = got
+    assert (p.kind, p.value, p.unit, p.meta) == ("number", 6.8, "ms",
+                                                  {"prediction": True, "prompt": "One decode step"})
+    for bad in (dict(value="Memory", prompt="x"), dict(value=1.0, prompt=" ")):
+        with pytest.raises(ValueError):
+            mlsysim.prediction("p", **bad)
