@@ -11,14 +11,20 @@ A worked solution declares what a correct answer is, next to the code that compu
 ``prediction`` goes in a "Compute" section: the reader's guess, typed in the "Predict" section
 before it, is shown beside this value (an ``Answer`` with ``meta["prediction"] = True``).
 
-On a page the calls display nothing (under real Quarto too). A *recorder* — installed by the
-site builder or the autograder with :func:`recording` — collects each declaration as a plain,
-JSON-ready :class:`Answer`; :func:`check` grades a submitted value against one.
+On a page (in a Jupyter kernel, under real Quarto or the offline builder alike) each call
+emits one invisible element, ``<script type="application/json" class="mlsysim-answer">`` holding
+the declaration, inside the cell's output: the page's script finds it there, next to its
+exercise or Compute section, and a student edition that drops the solutions drops it too.
+Outside a kernel the calls print nothing. A *recorder* (:func:`recording`, used by the
+autograder and tests) collects each declaration as a plain, JSON-ready :class:`Answer`;
+:func:`check` grades a submitted value against one.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -90,18 +96,32 @@ def make_answer(name: str, value, rtol: float | None = None, atol: float = 0.0,
     return Answer(name, "number", magnitude, unit, rtol, float(atol), meta=meta)
 
 
-def answer(name: str, value, rtol: float | None = None, atol: float = 0.0, **meta) -> None:
-    """Declare the correct answer ``name`` of the current exercise (displays nothing)."""
-    declared = make_answer(name, value, rtol, atol, **meta)
+def _declare(declared: Answer) -> None:
     for recorder in _recorders:
         recorder.append(declared)
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from IPython.display import publish_display_data
+        publish_display_data({"text/html": script_of(declared), "text/plain": ""})
+
+
+def script_of(declared: Answer) -> str:
+    """The invisible HTML element that carries a declaration on a page."""
+    text = json.dumps(declared.to_dict(), ensure_ascii=False, allow_nan=False)
+    text = text.replace("</", "<\\/")  # never closes the script element early
+    return f'<script type="application/json" class="mlsysim-answer">{text}</script>'
+
+
+def answer(name: str, value, rtol: float | None = None, atol: float = 0.0, **meta) -> None:
+    """Declare the correct answer ``name`` of the current exercise (see the module docstring);
+    the student's notebook must define a variable of the same name."""
+    _declare(make_answer(name, value, rtol, atol, **meta))
 
 
 def answer_free_text(name: str, **meta) -> None:
     """Declare that this exercise's answer is free text: nothing to check automatically."""
-    declared = Answer(_name(name), "free-text", meta=meta)
-    for recorder in _recorders:
-        recorder.append(declared)
+    _declare(Answer(_name(name), "free-text", meta=meta))
 
 
 def prediction(name: str, value, prompt: str, **meta) -> None:
@@ -111,8 +131,7 @@ def prediction(name: str, value, prompt: str, **meta) -> None:
     declared = make_answer(name, value, rtol=0.0, prediction=True, prompt=prompt, **meta)
     if declared.kind != "number":
         raise ValueError(f"prediction {name!r}: a guess is a number or a Quantity")
-    for recorder in _recorders:
-        recorder.append(declared)
+    _declare(declared)
 
 
 @contextmanager

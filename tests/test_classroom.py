@@ -71,3 +71,31 @@ def test_a_prediction_is_a_number_with_its_prompt():
     for bad in (dict(value="Memory", prompt="x"), dict(value=1.0, prompt=" ")):
         with pytest.raises(ValueError):
             mlsysim.prediction("p", **bad)
+
+
+def test_the_page_element_round_trips_and_cannot_close_its_script_early():
+    import json
+    import re
+
+    from mlsysim.classroom import script_of
+
+    declared = make_answer("x", "</script><script>alert(1)</script>")
+    html = script_of(declared)
+    assert html.count("</script>") == 1 and html.endswith("</script>")
+    body = re.fullmatch(r'<script type="application/json" class="mlsysim-answer">(.*)</script>',
+                        html).group(1)
+    assert Answer.from_dict(json.loads(body)) == declared
+
+
+def test_in_a_kernel_a_declaration_is_one_invisible_html_output():
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import mlsysim\nmlsysim.answer('ratio', 2.5, rtol=0.1)\nprint('done')")])
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    outputs = nb.cells[0].outputs
+    html = [o for o in outputs if o.output_type == "display_data"]
+    assert len(html) == 1 and 'class="mlsysim-answer"' in html[0].data["text/html"]
+    assert html[0].data["text/plain"] == ""
+    assert any(o.output_type == "stream" and o.text == "done\n" for o in outputs)
