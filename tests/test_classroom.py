@@ -88,7 +88,7 @@ def test_the_page_element_round_trips_and_cannot_close_its_script_early():
 
 
 def test_in_a_kernel_a_declaration_is_one_invisible_html_output():
-    nbformat = pytest.importorskip("nbformat")
+    import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
