@@ -1,4 +1,5 @@
-"""One page in the browser: listeners, images, links, leftover source text, collapsed details."""
+"""One page in the browser: listeners, images, links, leftover source text, collapsed details,
+the classroom boxes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from sitebuild.check_links import Link, internal_link
-from sitebuild.check_report import PageResult
+from sitebuild.check_report import KINDS, PageResult
+
+KINDS.setdefault("classroom", "classroom box not made")
 
 # Wait for every image (lazy ones made eager) and the fonts; report each image's state.
 _SETTLE_JS = """async () => {
@@ -60,6 +63,13 @@ _OPENED_JS = """s => new Promise(resolve => requestAnimationFrame(() => {
     || d.getBoundingClientRect().height > s.getBoundingClientRect().height + 1;
   resolve({open: d.open, visible});
 }))"""
+
+# Answers and predictions a page declares (mlsysim.classroom): the names of those that
+# assets/classroom.js did not give a box (it sets data-mlsysim-box to the box's id).
+_CLASSROOM_JS = r"""() => [...document.querySelectorAll(
+    'script[type="application/json"].mlsysim-answer')]
+  .filter(s => !(s.dataset.mlsysimBox && document.getElementById(s.dataset.mlsysimBox)))
+  .map(s => { try { return String(JSON.parse(s.textContent).name); } catch (e) { return '?'; } })"""
 
 # Source text that should never reach a reader: (what it means, pattern).
 PYTHON_LITERAL = ("literal {python}", re.compile(r"\{python\}"))  # unevaluated inline code
@@ -199,6 +209,12 @@ class PageVisitor:
             self.result.add("build", "placeholder page: its source does not exist")
         for key in scan["missing"]:  # how citeproc renders a key not in the bibliography
             self.result.add("raw", f"unresolved citation '{key}' (shown as “({key}?)”)")
+        boxless = self.page.evaluate(_CLASSROOM_JS)
+        if boxless:
+            names = ", ".join(boxless[:6]) + (", …" if len(boxless) > 6 else "")
+            self.result.add("classroom", f"no box for {len(boxless)} declared answer(s) or "
+                            f"prediction(s) ({names}): is assets/classroom.js loaded "
+                            "(format.html include-after-body in _quarto.yml)?")
         for href, url in dict.fromkeys(map(tuple, scan["links"])):
             link = internal_link(href, url, self.base, self.site_dir)
             if link is not None:

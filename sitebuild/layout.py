@@ -1,5 +1,6 @@
 """The HTML page around pandoc's body: head, navbar, docked sidebar, title block, table of
-contents, previous/next links and footer. Everything it links is local to the site."""
+contents, previous/next links, footer and the ``format.html`` includes (inline form). Everything
+it links is local to the site."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
+from .config import html_options
+from .errors import PageError
 from .navigation import Navigation, out_path, plain_title, relative
 from .pandoc import Rendered
 
@@ -52,6 +55,22 @@ class PageInfo:
     notebook: str | None = None                # output path of the downloadable .ipynb
     stub: bool = False                         # a listed page that does not exist yet
     error: str | None = None                   # the build error shown instead (serve)
+
+
+def _includes(page: PageInfo, key: str) -> list[str]:
+    """Quarto's ``format.html`` option ``include-in-header`` / ``include-before-body`` /
+    ``include-after-body``, inline form only (``- text: |`` then HTML), copied verbatim as Quarto
+    does. A file include is refused: its path would need the project folder, and the page cache
+    would not see the file change; give its HTML inline instead."""
+    value = html_options(page.meta).get(key)
+    items = value if isinstance(value, list) else [] if value in (None, "") else [value]
+    texts = []
+    for item in items:
+        if not (isinstance(item, dict) and set(item) == {"text"} and isinstance(item["text"], str)):
+            raise PageError(page.rel, f"format.html.{key}: {item!r}: the offline builder takes "
+                            "inline includes only (a list item `- text: |` followed by the HTML)")
+        texts.append(item["text"].rstrip("\n"))
+    return texts
 
 
 def _root(rel: str) -> str:
@@ -148,6 +167,11 @@ def page_html(chrome: SiteChrome, nav: Navigation, page: PageInfo, parts: Render
         head.append(f'<link rel="stylesheet" href="{root}{html.escape(css)}">')
     head.append(_THEME_INIT)
     head.append(f'<script src="{root}{STATIC_DIR}/site.js" defer></script>')
+    # as in Quarto's website pages: the way back to the site root, for site-wide scripts
+    head.append(f'<meta name="quarto:offset" content="{root or "./"}">')
+    head += _includes(page, "include-in-header")
+    before_body = "".join(f"{text}\n" for text in _includes(page, "include-before-body"))
+    after_body = "".join(f"{text}\n" for text in _includes(page, "include-after-body"))
 
     search = ""
     if chrome.search:
@@ -183,7 +207,8 @@ def page_html(chrome: SiteChrome, nav: Navigation, page: PageInfo, parts: Render
     return ("<!DOCTYPE html>\n"
             f'<html lang="{html.escape(str(page.meta.get("lang", "en")))}" data-theme="light">\n'
             f"<head>\n{chr(10).join(head)}\n</head>\n"
-            f'<body class="sb">\n<a class="sb-skip" href="#content">Skip to content</a>\n'
+            f'<body class="sb">\n{before_body}'
+            '<a class="sb-skip" href="#content">Skip to content</a>\n'
             f"{navbar}\n"
             f'<div class="sb-layout{" sb-has-toc" if toc else ""}">\n{sidebar}\n{main}\n'
-            f"{toc}\n</div>\n{_footer(chrome, root)}\n</body>\n</html>\n")
+            f"{toc}\n</div>\n{_footer(chrome, root)}\n{after_body}</body>\n</html>\n")
