@@ -4,14 +4,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv test lint serve site site-instructor site-check bench clean
+.PHONY: help venv test lint serve site site-instructor site-student site-check bench clean
+.PHONY: assignments
 
 help:
 	@echo "make serve   build the site, serve it on http://localhost:8000, rebuild and reload on save"
 	@echo "make test    create .venv, install everything, run lint and the whole test suite"
 	@echo "make bench   run the speed benchmarks"
 	@echo "make site    build the site into _site (make site-instructor: with worked solutions)"
+	@echo "make site-student   the student edition into _site-student: no solutions at all"
 	@echo "make site-check   build, then check every page in a headless browser"
+	@echo "make assignments  every tutorial's exercises as an otter-grader assignment, in _assignments"
 	@echo "make browser install Debian's chromium for the browser check (as root; make test does it)"
 
 $(STAMP): pyproject.toml
@@ -56,11 +59,22 @@ site: $(STAMP)
 site-instructor: $(STAMP)
 	$(PY) -m sitebuild build --profile instructor
 
+# The student edition (_quarto-student.yml): every worked solution removed, with its code,
+# outputs and declared answers, from the pages, the search index and the notebooks.
+site-student: $(STAMP)
+	$(PY) -m sitebuild build --profile student
+
 site-check: site
 	$(PY) -m sitebuild check --site _site
+
+# Student and solution notebooks and an otter-grader autograder per tutorial (sitebuild/assign.py);
+# `make assignments ASSIGN_ARGS="--variants roster.txt --seed 42"` for per-student variants.
+assignments: $(STAMP)
+	$(PY) -m sitebuild assign --all --out _assignments $(ASSIGN_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf _site _site-instructor .sitebuild-cache .pytest_cache .ruff_cache
+	rm -rf _site _site-instructor _site-student .sitebuild-cache .pytest_cache .ruff_cache
+	rm -rf _assignments

@@ -7,9 +7,11 @@ inputs and results are plain picklable data. A page that fails leaves no output 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import shutil
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,6 +156,22 @@ def _copy_linked(copies: list[tuple[Path, Path]]) -> list[Path]:
     return written
 
 
+def _shown_figures(figures: list[Path], body: str, page_dir: Path) -> list[Path]:
+    """The figures the rendered page shows; the others (output of content a filter removed,
+    such as the student edition's solutions) are deleted, not published."""
+    shown = []
+    for figure in figures:
+        name = figure.name
+        if any(form in body for form in (name, html.escape(name), urllib.parse.quote(name))):
+            shown.append(figure)
+            continue
+        figure.unlink(missing_ok=True)
+        for folder in (figure.parent, figure.parent.parent):  # figure-html, <page>_files
+            if folder != page_dir and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+    return shown
+
+
 def build_page(job: PageJob) -> PageResult:
     """Build one page into the site's output folder (raises PageError/BuildError)."""
     start = time.perf_counter()
@@ -168,10 +186,10 @@ def build_page(job: PageJob) -> PageResult:
         raise PageError(rel, "page not found")
     source = read_source(source_path, rel)
     nb = parse_qmd(source, rel)
-    problems = lint.source_problems(nb)
-    lint.fail(rel, problems)
     fm = front_matter(nb)
     meta = site.page_metadata(rel, fm)
+    problems = lint.source_problems(nb, execute_options(meta))
+    lint.fail(rel, problems)
     html_opts = html_options(meta)
     figure = {k: html_opts[k] for k in _FIGURE_KEYS if k in html_opts}
     cache = NotebookCache(site.root, enabled=job.use_cache)
@@ -201,11 +219,13 @@ def build_page(job: PageJob) -> PageResult:
     lint.fail(rel, found.problems)
     result.warnings = lint.warnings(rel, problems) + found.warnings
 
-    outputs = [target, *ctx.figures, *_copy_linked(found.copies)]
+    outputs = [target, *_shown_figures(ctx.figures, parts.body, target.parent),
+               *_copy_linked(found.copies)]
     notebook = None
     if "ipynb" in (meta.get("format") or {}):
         notebook = str(Path(out_path(rel)).with_suffix(".ipynb").as_posix())
-        download = download_notebook(nb, executed, site.profiles)
+        download = download_notebook(nb, executed, site.profiles, metadata=pandoc_meta,
+                                     filters=site.filter_stages, page=rel)
         nbformat.write(download, str(site.output_dir / notebook))
         outputs.append(site.output_dir / notebook)
     page = PageInfo(rel, meta, notebook=notebook)

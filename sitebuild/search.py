@@ -1,4 +1,9 @@
-"""The client-side search index: one entry per page section (title, heading, text)."""
+"""The client-side search index: one entry per page section (title, heading, text).
+
+Only text a reader sees is indexed: never the contents of ``<script>`` elements (the answer
+declarations of ``mlsysim.answer`` and the data of interactive figures are JSON in scripts), nor
+styles, SVG, math, templates or code blocks. What a profile's filters removed from a page (the
+student edition's solutions) is not in its HTML, so not in its entries either."""
 
 from __future__ import annotations
 

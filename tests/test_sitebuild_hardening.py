@@ -428,3 +428,131 @@ def test_div_fence_glued_to_a_paragraph(before, glued):
     text = f"{before}\n::: {{.callout-note}}\nBody.\n:::\n" + (":::\n" if "outer" in before else "")
     messages = [p.message for p in source_problems(parse_qmd(text))]
     assert any("blank line before" in m for m in messages) == glued, messages
+
+
+# -- 5. every worked solution declares a checkable answer (issue 9) ---------------------------
+def _exercises(*solutions: str, heading: str = "## Exercises", front: str = "") -> str:
+    """A page whose exercises have these solution bodies ("" = an exercise without one)."""
+    parts = [f"---\ntitle: Ex\n{front}---\n\n{heading}\n"]
+    for n, body in enumerate(solutions, 1):
+        parts.append(f"### Exercise {n}: question {n}\n\nAsk.\n\n::: {{.callout-tip}}\n## Hint\n"
+                     "A hint.\n:::\n")
+        if body:
+            parts.append(f'::: {{.callout-tip .solution collapse="true"}}\n## Worked solution\n'
+                         f"{body}\n:::\n")
+    return "\n".join(parts) + "\n## Key takeaways\n\nDone.\n"
+
+
+def _cell(code: str, *options: str) -> str:
+    return "```{python}\n" + "".join(f"#| {o}\n" for o in options) + code + "\n```\n"
+
+
+def _exercise_errors(text: str, defaults: dict | None = None) -> list[tuple[int, str]]:
+    from sitebuild.lint import source_problems
+    from sitebuild.qmd import parse_qmd
+
+    return [(p.line, p.message) for p in source_problems(parse_qmd(text), defaults) if p.error]
+
+
+def _line_of(text: str, needle: str, nth: int = 1) -> int:
+    lines = [k for k, line in enumerate(text.split("\n"), 1) if needle in line]
+    return lines[nth - 1]
+
+
+@pytest.mark.parametrize("call", [
+    'mlsysim.answer("x", x)', 'answer("x", x, rtol=0.05)', 'mlsysim.answer_free_text("why")',
+    'answer_free_text("why")', 'mlsysim.classroom.answer("x", x)',
+    'for v in [x]:\n    mlsysim.answer("x", v)'])
+def test_a_solution_that_declares_its_answer_passes(call):
+    for options in ((), ("echo: false",)):
+        text = _exercises(_cell(f"x = 2\n{call}", *options) + "\nProse.\n")
+        assert _exercise_errors(text) == []
+
+
+@pytest.mark.parametrize("code", [
+    "x = 2\nx",                                  # computes, declares nothing
+    'x = 2\n# mlsysim.answer("x", x)',          # only in a comment
+    'x = 2\nnote = "call answer(x) here"',      # only in a string
+    'x = 2\nmlsysim.prediction("x", x, prompt="guess")',  # a prediction is no answer
+    'x = 2\nmy_answer(x)'])
+def test_a_solution_that_declares_nothing_checkable_fails_at_its_line(code):
+    text = _exercises(_cell('mlsysim.answer("a", 1)'), _cell(code))
+    assert _exercise_errors(text) == [(
+        _line_of(text, ".solution", 2),
+        "the worked solution of 'Exercise 2: question 2' declares nothing checkable: call "
+        'mlsysim.answer("name", value) in one of its code cells (or '
+        'mlsysim.answer_free_text("name") for an answer in words)')]
+
+
+def test_a_solution_in_prose_only_fails_too():
+    text = _exercises("The answer is 42, worked out by hand.")
+    assert [line for line, _ in _exercise_errors(text)] == [_line_of(text, ".solution")]
+
+
+@pytest.mark.parametrize("option,why", [
+    ("output: false", "hides its output (output: false)"),
+    ("include: false", "hides its output (include: false)"),
+    ("eval: false", "never runs (eval: false)")])
+def test_an_answer_cell_that_loses_its_output_fails_at_the_cell(option, why):
+    text = _exercises(_cell('x = 2\nmlsysim.answer("x", x)', "echo: false", option))
+    assert _exercise_errors(text) == [(
+        _line_of(text, "```{python}"),
+        f"this solution cell declares an answer but {why}: the answer travels in the cell's "
+        "output; to hide the code, use echo: false")]
+
+
+def test_page_defaults_that_hide_outputs_count_and_a_cell_can_override_them():
+    answer = 'mlsysim.answer("x", 2)'
+    hidden = _exercises(_cell(answer))
+    errors = [m for _, m in _exercise_errors(hidden, {"output": False})]
+    assert len(errors) == 1 and errors[0].startswith(
+        "this solution cell declares an answer but hides its output (output: false)")
+    shown = _exercises(_cell(answer, "output: true"))
+    assert _exercise_errors(shown, {"output": False}) == []
+
+
+def test_an_exercise_without_a_worked_solution_fails_at_its_heading():
+    text = _exercises(_cell('mlsysim.answer("a", 1)'), "")
+    assert _exercise_errors(text) == [(
+        _line_of(text, "### Exercise 2"),
+        "exercise 'Exercise 2: question 2' has no worked solution: add a ::: {.callout-tip "
+        '.solution collapse="true"} whose code declares its answer with mlsysim.answer()')]
+
+
+def test_only_solutions_under_the_exercises_section_are_checked():
+    outside = _exercises(_cell("x = 2"), heading="## Predict")  # a worked example elsewhere
+    assert _exercise_errors(outside) == []
+    # a "## Hint" inside a callout is its title, not a section: exercise 2 is still checked,
+    # and a solution after a bold "**Exercise 3: ...**" paragraph is named by it
+    text = _exercises(_cell('mlsysim.answer("a", 1)'), _cell("y = 1"))
+    text = text.replace("## Key takeaways", "**Exercise 3: bold style.** Ask.\n\n"
+                        '::: {.callout-tip .solution collapse="true"}\n## Worked solution\n'
+                        "Words.\n:::\n\n## Key takeaways")
+    errors = _exercise_errors(text)
+    assert [line for line, _ in errors] == [_line_of(text, ".solution", 2),
+                                            _line_of(text, ".solution", 3)]
+    assert "'Exercise 3: bold style.'" in errors[1][1]
+    # the section ends at the next level-2 heading
+    after = text + ("\n## Exercises, explained\n\n::: {.callout-tip .solution}\n## Solution\n"
+                    "Prose only.\n:::\n")
+    assert len(_exercise_errors(after)) == 2
+
+
+def test_build_fails_with_file_and_line_for_an_undeclared_solution(tmp_path):
+    text = _exercises(_cell("x = 2"))
+    root = make_site(tmp_path / "s", {"lessons/ex.qmd": text})
+    report = build(root, pages=["lessons/ex.qmd"])
+    assert format_errors(report.errors).startswith(
+        f"lessons/ex.qmd:{_line_of(text, '.solution')}: the worked solution of "
+        "'Exercise 1: question 1' declares nothing checkable")
+    assert not (root / "_site" / "lessons" / "ex.html").exists()
+
+
+def test_build_reads_hidden_outputs_from_the_page_execute_options(tmp_path):
+    text = _exercises(_cell('mlsysim.answer("x", 2)'), front="execute:\n  output: false\n")
+    root = make_site(tmp_path / "s", {"lessons/ex.qmd": text})
+    report = build(root, pages=["lessons/ex.qmd"])
+    assert format_errors(report.errors) == (
+        f"lessons/ex.qmd:{_line_of(text, '```{python}')}: this solution cell declares an answer"
+        " but hides its output (output: false): the answer travels in the cell's output; to hide"
+        " the code, use echo: false")
