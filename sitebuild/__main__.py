@@ -1,9 +1,10 @@
-"""Command line: ``python -m sitebuild build|serve|check|new``.
+"""Command line: ``python -m sitebuild build|serve|check|new|assign``.
 
     python -m sitebuild build [--profile instructor] [--jobs N] [--no-cache] [PAGE ...]
     python -m sitebuild serve [--port 8000] [--profile P] [--no-watch]   (live preview)
     python -m sitebuild check [--site DIR]      (browser check, sitebuild/check.py)
     python -m sitebuild new tutorial NAME [--title "A question?"]   (sitebuild/new.py)
+    python -m sitebuild assign PAGE ... | --all [--out DIR] [--variants ROSTER]   (assign.py)
 """
 
 from __future__ import annotations
@@ -110,7 +111,21 @@ def main(argv: list[str] | None = None) -> int:
     new.add_argument("kind", choices=["tutorial"])
     new.add_argument("name", help="a simple slug, e.g. kv_cache (tutorials/NN_kv_cache.qmd)")
     new.add_argument("--title", help="the question the page answers (default from NAME)")
+    assign = sub.add_parser("assign", help="a tutorial's exercises as an otter-grader "
+                            "assignment: notebooks and autograder (sitebuild/assign.py)")
+    assign.add_argument("pages", nargs="*", metavar="PAGE", help="tutorials/NN_name.qmd ...")
+    assign.add_argument("--all", action="store_true", help="every tutorials/NN_*.qmd")
+    assign.add_argument("--out", default="_assignments", help="output folder")
+    assign.add_argument("--variants", metavar="ROSTER",
+                        help="per-student variants: a file of student ids, or id1,id2")
+    assign.add_argument("--seed", type=int, default=0, help="seed of the variants' draw")
+    assign.add_argument("--no-validate", action="store_true",
+                        help="skip grading the solution notebook with the new autograder")
     args = parser.parse_args(argv)
+    if args.command == "assign":
+        from .assign import main as assign_main
+
+        return assign_main(args)
     if args.command == "build":
         return _build(args)
     if args.command == "new":
