@@ -96,14 +96,29 @@ def _failure(page: Page, what: str, exc: BaseException, line: int) -> PageError:
     return PageError(page.rel, f"{what} raised {type(exc).__name__}", line=where, detail=detail)
 
 
+@contextlib.contextmanager
+def _headless_plots():
+    """Matplotlib without a display while the page runs here, and only then: a process-wide
+    MPLBACKEND would reach every kernel this process starts later (they would lose their
+    inline figures)."""
+    before = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "Agg"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = before
+
+
 def run_page(page: Page, variant: dict | None = None) -> Run:
     """Run the page's setup and exercise code here, in page order (see the module docstring)."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
     ns = support.new_namespace(variant)
     rendered: dict[int, str] = {}
     answers: dict[str, list] = {e.key: [] for e in page.exercises}
     folder = page.path.resolve().parent
-    with _chdir(folder), contextlib.redirect_stdout(io.StringIO()):
+    with _chdir(folder), _headless_plots(), contextlib.redirect_stdout(io.StringIO()):
         for i, block in enumerate(page.blocks):
             if block.kind == "code":
                 if block.skip:

@@ -362,3 +362,16 @@ def main_cli(argv: list[str]) -> int:
     from sitebuild.__main__ import main as sitebuild_main
 
     return sitebuild_main(argv)
+
+
+def test_running_a_page_for_an_assignment_leaves_the_environment_as_it_was(tmp_path):
+    """assign runs page code in this process with a headless backend; kernels started later
+    by the same process (a site build, a test worker) must still get inline figures."""
+    import os
+
+    from sitebuild import assign
+
+    before = os.environ.get("MPLBACKEND")
+    with assign._headless_plots():
+        assert os.environ["MPLBACKEND"] == "Agg"
+    assert os.environ.get("MPLBACKEND") == before
