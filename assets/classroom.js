@@ -373,8 +373,18 @@
     return { state: "correct", message: name + ": correct" };
   }
 
-  /* Grade one typed answer as mlsysim.classroom.check does; a wrong one says how far off it is
-     (a ratio, a count) and never shows the expected value. */
+  /* Which side of the answer a wrong number is, and whether by more than 2x, as
+     mlsysim.classroom.how_far says it: never the expected value, nor a ratio that gives it. */
+  function howFar(value, target) {
+    if (target === 0) return value > 0 ? "is too high" : "is too low";
+    var ratio = value / target;
+    if (ratio < 0) return "has the wrong sign";
+    return "is too " + (ratio > 1 ? "high" : "low")
+      + (ratio > 2 || ratio < 0.5 ? " by more than 2\u00d7" : "");
+  }
+
+  /* Grade one typed answer as mlsysim.classroom.check does; a wrong one says which side of
+     the answer it is (and a count for sets), never the expected value. */
   function grade(data, raw) {
     var name = data.name;
     if (data.kind === "free-text") {
@@ -411,16 +421,9 @@
     var value = parsed.value, target = data.value;
     var allowed = Math.max(data.rtol * Math.abs(target), data.atol);
     if (Math.abs(value - target) <= allowed) return correct(name);
-    var shown = withUnit(value, data.unit);
-    var off;
-    if (target === 0) {
-      off = shown + " is too " + (value > 0 ? "high" : "low");
-    } else {
-      var ratio = value / target;
-      off = shown + " is " + fmt(ratio) + "\u00d7 the expected value"
-        + (ratio < 0 ? ": the sign is wrong" : "");
-    }
-    return { state: "wrong", message: name + ": " + off + " " + tolerance(data) };
+    return { state: "wrong",
+             message: name + ": " + withUnit(value, data.unit) + " " + howFar(value, target)
+               + " " + tolerance(data) };
   }
 
   function hint(data) {

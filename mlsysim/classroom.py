@@ -190,9 +190,31 @@ def check(expected: Answer, submitted) -> Verdict:
     allowed = max(expected.rtol * abs(target), expected.atol)
     if abs(value - target) <= allowed:
         return Verdict(True, f"{name}: correct")
-    ratio = value / target if target else math.inf
-    return Verdict(False, f"{name}: {value:.4g} is {ratio:.3g}× the expected value "
-                          f"(allowed ± {expected.rtol:.0%})")
+    return Verdict(False, f"{name}: {value:.4g} {how_far(value, target)} "
+                          f"{tolerance_text(expected)}")
+
+
+def how_far(value: float, target: float) -> str:
+    """Which side of the answer a wrong number is, and whether by more than 2×: a hint that
+    never gives the expected value away (a ratio would, to any precision)."""
+    if target == 0:
+        return "is too high" if value > 0 else "is too low"
+    ratio = value / target
+    if ratio < 0:
+        return "has the wrong sign"
+    side = "too high" if ratio > 1 else "too low"
+    return f"is {side}" + (" by more than 2×" if ratio > 2 or ratio < 0.5 else "")
+
+
+def tolerance_text(expected: Answer) -> str:
+    unit = f" {expected.unit}" if expected.unit else ""
+    if expected.rtol and expected.atol:
+        return f"(allowed: within ±{expected.rtol:.0%} or ±{expected.atol:g}{unit})"
+    if expected.rtol:
+        return f"(allowed: within ±{expected.rtol:.0%})"
+    if expected.atol:
+        return f"(allowed: within ±{expected.atol:g}{unit})"
+    return "(an exact answer is expected)"
 
 
 def _submitted_number(submitted, unit: str | None) -> float:

@@ -38,10 +38,19 @@ def test_numbers_are_checked_in_the_answers_unit_within_its_tolerance(submitted,
     assert verdict.correct is ok and verdict.message.startswith("latency:")
 
 
-def test_wrong_numbers_say_how_far_off_they_are():
-    verdict = check(make_answer("ratio", 2.0, rtol=0.1), 3.0)
-    assert not verdict.correct and "1.5×" in verdict.message and "10%" in verdict.message
+@pytest.mark.parametrize("submitted, says", [
+    (3.0, "ratio: 3 is too high (allowed: within ±10%)"),
+    (1.5, "ratio: 1.5 is too low (allowed: within ±10%)"),
+    (5.0, "ratio: 5 is too high by more than 2× (allowed: within ±10%)"),
+    (0.9, "ratio: 0.9 is too low by more than 2× (allowed: within ±10%)"),
+    (-2.0, "ratio: -2 has the wrong sign (allowed: within ±10%)"),
+])
+def test_wrong_numbers_say_which_side_without_giving_the_answer_away(submitted, says):
+    verdict = check(make_answer("ratio", 2.0, rtol=0.1), submitted)
+    assert not verdict.correct and verdict.message == says
     assert check(make_answer("zero", 0.0, atol=0.01), 0.005).correct
+    assert check(make_answer("count", 217, rtol=0), 12).message == \
+        "count: 12 is too low by more than 2× (an exact answer is expected)"
 
 
 @pytest.mark.parametrize("expected, submitted, ok", [
