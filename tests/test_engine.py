@@ -293,3 +293,36 @@ def test_energy_is_power_times_time():
     r = Engine.solve(L8, H100)
     assert r.energy.to("J").magnitude == pytest.approx(
         H100.tdp.to("W").magnitude * r.latency.to("s").magnitude)
+
+
+def test_a_decode_step_over_several_new_tokens_by_hand():
+    """Verifying k = 4 drafted tokens of Llama-3 8B at batch 2 over 1,000 past tokens: every
+    GEMM has 2·5 rows and reads its weights once; attention reads the past KV cache once per
+    sequence, each new token attending to the 1,000 past tokens and causally to the new ones;
+    every new token gets logits (a cached-prefix prompt needs only the last one's)."""
+    from dataclasses import replace
+
+    from mlsysim.solvers.engine import build_plan
+    from mlsysim.solvers.inputs import workload_args
+
+    base = workload_args(L8, 2, 1000, "decode", "fp16")
+    one, five = build_plan(base), build_plan(replace(base, query_len=5))
+    d, L = 4096, 32
+    kv_width = 2 * 8 * 128
+    q_up = 14336 * 2  # gate and up columns
+    mlp_up_flops = 2 * 2 * 5 * d * q_up  # rows × params, per layer
+    assert five.flops[five.index("mlp_up")] == pytest.approx(mlp_up_flops)
+    assert five.rows[five.index("mlp_up")] == 10
+    w_up = d * q_up * 2
+    assert five.weight_bytes[five.index("mlp_up")] == one.weight_bytes[one.index("mlp_up")] \
+        == w_up
+    att = five.index("attention")
+    assert five.flops[att] == pytest.approx(4 * 10 * (1000 + 3) * d)
+    kv_read = 2 * 1000 * kv_width * 2
+    assert five.bytes[att] == pytest.approx(kv_read + 10 * kv_width * 2 + 2 * 10 * d * 2)
+    assert five.footprint["kv_cache"] == pytest.approx(2 * 1005 * L * kv_width * 2)
+    head = five.index("lm_head")
+    assert five.rows[head] == 10 and five.units == 10
+    prompt = build_plan(replace(base, query_len=5, last_logit_only=True))
+    assert prompt.rows[prompt.index("lm_head")] == 2
+    assert build_plan(base).rows[one.index("lm_head")] == 2

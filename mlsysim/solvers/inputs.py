@@ -218,6 +218,12 @@ class WorkloadArgs:
     phase: Phase
     precision: Precisions
     recompute: bool = False
+    #: new tokens per sequence in a decode-phase step over ``context`` past tokens: 1 for
+    #: ordinary decoding, k+1 to verify k drafted tokens, a chunk for chunked prefill
+    query_len: int = 1
+    #: only the last new token of each sequence needs logits (a prompt chunk, or a prompt
+    #: after a cached prefix), not every one (speculative verification)
+    last_logit_only: bool = False
 
     @property
     def is_training(self) -> bool:

@@ -7,7 +7,13 @@ projection, a second add + norm, the MLP up (and gate) projection, its activatio
 projection; with tensor parallelism an all-reduce after the attention and after the MLP. Once
 per step: the embedding gather (only the rows of this step's tokens: the table is never streamed
 whole), the final norm, the LM head on the tokens whose logits are needed (the last of each
-sequence at inference, all of them in training) and sampling.
+prompt in prefill, every new token of a decode step, all of them in training) and sampling.
+
+A decode-phase step may carry ``query_len`` = q new tokens per sequence over ``context`` past
+ones (q = 1 is ordinary decoding; q = k + 1 verifies k drafted tokens, Leviathan et al. 2023;
+a chunk of a prompt in chunked prefill, or a prompt after a cached prefix, with
+``last_logit_only``): its GEMMs have batch·q rows, its attention reads the past KV cache once
+per sequence and each new token attends to it and, causally, to the others.
 
 Mixture of experts (Fedus et al. 2022; Mixtral, Jiang et al. 2024): a router GEMM, then the MLP
 runs on the experts the step's tokens touch. With N tokens each routed to k of E experts
@@ -63,15 +69,18 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=()) -> Operator
     training = phase == Phase.TRAINING
     decode = phase == Phase.DECODE
 
-    if decode:
-        tokens = batch * 1.0
-        attended = ctx + 1.0  # the past context and the new token itself
-        kv_after = ctx + 1.0
+    q = args.query_len
+    if decode:  # q new tokens per sequence over ctx past ones (q = 1: ordinary decoding)
+        tokens = batch * q * 1.0
+        attended = ctx + (q + 1.0) / 2.0  # the past context, and the new tokens causally
+        kv_after = ctx + q * 1.0
     else:
         tokens = batch * ctx * 1.0
         attended = (ctx + 1.0) / 2.0 if s.causal else ctx * 1.0
         kv_after = ctx * 1.0
-    logit_rows = tokens if training else batch * 1.0
+    # logits: every token in training, each new token of a decode step (a verification step
+    # scores every drafted token), the last token of each prompt in prefill
+    logit_rows = tokens if training or (decode and not args.last_logit_only) else batch * 1.0
     q_width = d / tp
     kv_width = 2.0 * kv_dim / kv_split  # K and V columns this device holds
     mlp_in_width = sh.mlp_in / d / tp  # gate+up (or up) columns per device
@@ -173,6 +182,6 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=()) -> Operator
         footprint["optimizer"] = params * max(ADAM_STATE_BYTES - w, 0.0) / tp
     else:
         footprint["activations"] = tokens * (d + f / tp) * a
-    unit_count = batch * 1.0 if decode else tokens
+    unit_count = tokens
     return OperatorPlan.build(ops, grid_shape, phase=phase, unit=WorkUnit.TOKEN,
                               units=unit_count, footprint=footprint, precision=p, devices=tp)
