@@ -37,6 +37,7 @@ _LAZY = {
     "Phase": "mlsysim.vocabulary",
     "Constraint": "mlsysim.constraints",
     "fmt": "mlsysim.formatting",
+    "ServingModel": "mlsysim.solvers",
     "answer": "mlsysim.classroom",
     "answer_free_text": "mlsysim.classroom",
     "prediction": "mlsysim.classroom",

@@ -3,6 +3,7 @@
     mlsysim eval Llama3_70B H100 --batch-size 1 [--precision fp16] [--phase decode] [--json]
     mlsysim eval GPT3 DGX_H100 [--tp 8]          (a node: tensor parallelism over its GPUs)
     mlsysim sensitivity Llama3_8B H100 [--batch-size N] [--json]
+    mlsysim serve Llama3_8B H100 --seq-len 2048 --output-len 256 --batch-size 8 [--json]
     mlsysim zoo hardware|models [--json]
 
 Bad input (an unknown name, a bad number) exits with status 2 and one line on stderr that
@@ -93,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_step_arguments(se)
     se.add_argument("--wafers", type=_positive_int, default=None,
                     help="wafer-scale only: weights resident in the SRAM of this many wafers")
+
+    from . import cli_serving
+    cli_serving.add_parser(sub, _positive_int, _fraction, PRECISION_CHOICES)
 
     zoo = sub.add_parser("zoo", help="list the catalog")
     zoo.add_argument("kind", choices=["hardware", "models"])
@@ -190,8 +194,12 @@ def _zoo_rows(kind: str) -> tuple[list[str], list[list[object]], list[dict]]:
 def _output(args) -> str:
     from .render import dumps, render
 
-    if args.command in ("eval", "sensitivity"):
-        result = _eval(args) if args.command == "eval" else _sensitivity(args)
+    if args.command in ("eval", "sensitivity", "serve"):
+        if args.command == "serve":
+            from . import cli_serving
+            result = cli_serving.solve(args)
+        else:
+            result = _eval(args) if args.command == "eval" else _sensitivity(args)
         if args.json:
             return dumps(result.to_dict())
         text = render(result, "text")

@@ -32,6 +32,8 @@ class Report:
     trace: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     tables: tuple[TableData, ...] = ()
+    #: what an infeasible result's numbers mean (engine steps: timings as if it fit)
+    infeasible_note: str = INFEASIBLE_NOTE
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def _report_html(r: Report) -> str:
         parts.append('<p class="mlsysim-infeasible" role="alert" style="border-left:4px solid '
                      '#b2182b;padding:.3em .6em;background:#fbe9e7;color:#67000d;margin:0 0 .4em">'
                      f"<strong>INFEASIBLE</strong>: {reason}. "
-                     f"<em>{html.escape(INFEASIBLE_NOTE.capitalize())}.</em></p>")
+                     f"<em>{html.escape(r.infeasible_note.capitalize())}.</em></p>")
     body = "".join(f"<tr><th scope=row>{html.escape(k)}</th><td>{_esc(v)}</td></tr>"
                    for k, v in r.rows)
     cap = f"<caption>{html.escape(r.title)}</caption>" if r.title else ""
@@ -159,7 +161,7 @@ def _report_text(r: Report) -> str:
     lines = [r.title] if r.title else []
     if not r.feasible:
         lines.append(f"!! INFEASIBLE: {'; '.join(r.trace) or 'does not fit'}")
-        lines.append(f"!! ({INFEASIBLE_NOTE})")
+        lines.append(f"!! ({r.infeasible_note})")
     width = max((len(k) for k, _ in r.rows), default=0)
     lines += [f"  {k.ljust(width)}  {_cell(v)}" for k, v in r.rows]
     lines += ["", *(_table_text(t) for t in r.tables)] if r.tables else []
@@ -170,7 +172,7 @@ def _report_text(r: Report) -> str:
 @register("markdown", Report)
 def _report_markdown(r: Report) -> str:
     warn = ("" if r.feasible else
-            f"**INFEASIBLE**: {'; '.join(r.trace)} ({INFEASIBLE_NOTE}).\n\n")
+            f"**INFEASIBLE**: {'; '.join(r.trace)} ({r.infeasible_note}).\n\n")
     rows = "\n".join(f"| {k} | {_cell(v)} |" for k, v in r.rows)
     title = f"**{r.title}**\n\n" if r.title else ""
     return f"{warn}{title}| | |\n|---|---|\n{rows}\n"

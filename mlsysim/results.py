@@ -26,10 +26,15 @@ class Rendered:
     def _tables(self) -> tuple:
         return ()
 
+    def _infeasible_note(self) -> str | None:
+        return None  # the renderer's default: timings are as if it fit
+
     def report(self):
         from .render import Report
+        extra = {"infeasible_note": n} if (n := self._infeasible_note()) else {}
         return Report(self._title(), tuple(self._rows()), self.feasible,
-                      tuple(self.constraint_trace), tuple(self._notes()), self._tables())
+                      tuple(self.constraint_trace), tuple(self._notes()), self._tables(),
+                      **extra)
 
     def _repr_html_(self) -> str:
         from .render import render

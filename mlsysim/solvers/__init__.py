@@ -2,8 +2,9 @@
 
 from .engine import Engine, SingleNodeModel
 from .sensitivity import SensitivitySolver, SynthesisSolver
+from .serving import ServingModel
 from .tensor_parallel import TensorParallelModel
 from .wafer import WaferResidentModel, WeightStreamingModel
 
-__all__ = ["Engine", "SensitivitySolver", "SingleNodeModel", "SynthesisSolver",
+__all__ = ["Engine", "SensitivitySolver", "ServingModel", "SingleNodeModel", "SynthesisSolver",
            "TensorParallelModel", "WaferResidentModel", "WeightStreamingModel"]
