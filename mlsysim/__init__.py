@@ -30,6 +30,7 @@ _LAZY = {
     "SensitivitySolver": "mlsysim.solvers",
     "SynthesisSolver": "mlsysim.solvers",
     "TensorParallelModel": "mlsysim.solvers",
+    "CompressionModel": "mlsysim.solvers",
     "sweep": "mlsysim.sweeps",
     "SweepResult": "mlsysim.sweeps",
     "WaferResidentModel": "mlsysim.solvers",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import CatalogError, short
 from ..registry import Registry
 from ..vocabulary import HARDWARE_TIERS, MODEL_CATEGORIES
+from .accuracy import AccuracyRow, accuracy_for, quantization_accuracy
 from .loader import CATALOG_DIR, build_spec, iter_files, read_yaml, sources
 
 
@@ -128,5 +129,6 @@ Systems = Registry("Systems", "system", _load_systems,
                     "Fleets": lambda s: hasattr(s, "fabric")})
 Infra = Registry("Infra", "grid", _load_grids, {"Grids": lambda s: True})
 
-__all__ = ["DeviceClasses", "Hardware", "Infra", "LinkClasses", "Models", "Systems",
-           "build_spec", "read_yaml", "resolve_hardware_references", "sources"]
+__all__ = ["AccuracyRow", "DeviceClasses", "Hardware", "Infra", "LinkClasses", "Models",
+           "Systems", "accuracy_for", "build_spec", "quantization_accuracy", "read_yaml",
+           "resolve_hardware_references", "sources"]

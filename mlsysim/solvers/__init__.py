@@ -1,5 +1,6 @@
 """Solvers: one module per concept. Each is a stateless object with a keyword ``solve``."""
 
+from .compression import CompressionModel
 from .engine import Engine, SingleNodeModel
 from .sensitivity import SensitivitySolver, SynthesisSolver
 from .serving import ServingModel
@@ -8,3 +9,4 @@ from .wafer import WaferResidentModel, WeightStreamingModel
 
 __all__ = ["Engine", "SensitivitySolver", "ServingModel", "SingleNodeModel", "SynthesisSolver",
            "TensorParallelModel", "WaferResidentModel", "WeightStreamingModel"]
+__all__ += ["CompressionModel"]

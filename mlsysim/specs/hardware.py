@@ -16,9 +16,21 @@ from ..errors import short
 from ..vocabulary import BYTES_PER_ELEMENT, HARDWARE_TIERS
 from .base import Float, OptionalFloat, OptionalInt, Precision, Sourced, Spec
 from .calibration import AttentionCalibration, DeviceClassSpec, GemmCalibration, LinkClassSpec
-from .quantity import Area, ByteRate, Bytes, BytesOrZero, FlopRate, Money, Power, Time, TimeOrZero
+from .quantity import (
+    Area,
+    ByteRate,
+    Bytes,
+    BytesOrZero,
+    FlopRate,
+    Money,
+    Power,
+    QuantityField,
+    Time,
+    TimeOrZero,
+)
 
 Tier = Literal[tuple(HARDWARE_TIERS.values())]
+HourlyPrice = QuantityField("USD/h")  # a rental price per device-hour
 
 
 class UnsupportedPrecisionError(ValueError):
@@ -196,6 +208,8 @@ class HardwareSpec(Sourced):
     interconnect: InterconnectSpec | None = None
     tdp: Power
     unit_cost: Money | None = None
+    #: on-demand cloud rental per device (USD/h): a dated list price, for cost per token
+    price_per_hour: HourlyPrice | None = None
     efficiency: EfficiencySpec
 
     @field_validator("key")
