@@ -105,6 +105,15 @@ def bench_serving() -> float:
     return _median_call(lambda: sm.solve(model, hw, seq_len=2048, batch_size=8))
 
 
+def bench_tail_latency() -> float:
+    """Median time of one TailLatencyModel.solve (M/M/4 at ρ = 0.75: Erlang C, the sojourn
+    p50/p90/p99 by numeric inversion, the result)."""
+    import mlsysim
+
+    tl = mlsysim.TailLatencyModel()
+    return _median_call(lambda: tl.solve(60.0, 50.0, num_replicas=4))
+
+
 def bench_tensor_parallel() -> float:
     """Median time of one TensorParallelModel.solve (Llama-3 70B on a DGX H100, tp 8)."""
     import mlsysim
@@ -186,12 +195,14 @@ BUDGETS["weight_streaming"] = BUDGETS["solve"]
 BUDGETS["first_result"] = 0.4
 BUDGETS["tensor_parallel"] = BUDGETS["solve"]
 BUDGETS["serving"] = 100e-6  # DESIGN §9: serving solves
+BUDGETS["tail_latency"] = 100e-6  # DESIGN §9: serving solves
 BUDGETS["site_cold"] = 90.0
 BUDGETS["site_warm"] = 10.0
 BUDGETS["preview_reload"] = 3.0
 BENCHMARKS = {"import": bench_import, "first_result": bench_first_result,
               "solve": bench_solve, "solve_new_step": bench_solve_new_step,
               "tensor_parallel": bench_tensor_parallel, "serving": bench_serving,
+              "tail_latency": bench_tail_latency,
               "sensitivity": bench_sensitivity,
               "site_cold": bench_site_cold, "site_warm": bench_site_warm,
               "weight_streaming": bench_weight_streaming, "sweep": bench_sweep,

@@ -39,6 +39,8 @@ _LAZY = {
     "Constraint": "mlsysim.constraints",
     "fmt": "mlsysim.formatting",
     "ServingModel": "mlsysim.solvers",
+    "TailLatencyModel": "mlsysim.solvers",
+    "simulate_queue": "mlsysim.solvers",
     "answer": "mlsysim.classroom",
     "answer_free_text": "mlsysim.classroom",
     "prediction": "mlsysim.classroom",

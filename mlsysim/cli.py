@@ -4,6 +4,7 @@
     mlsysim eval GPT3 DGX_H100 [--tp 8]          (a node: tensor parallelism over its GPUs)
     mlsysim sensitivity Llama3_8B H100 [--batch-size N] [--json]
     mlsysim serve Llama3_8B H100 --seq-len 2048 --output-len 256 --batch-size 8 [--json]
+    mlsysim slo --rate 30 --service-ms 50 [--replicas 2] [--cv 1] [--p99-slo 300] [--json]
     mlsysim zoo hardware|models [--json]
 
 Bad input (an unknown name, a bad number) exits with status 2 and one line on stderr that
@@ -98,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     from . import cli_serving
     cli_serving.add_parser(sub, _positive_int, _fraction, PRECISION_CHOICES)
 
+    _add_slo_parser(sub)
+
     zoo = sub.add_parser("zoo", help="list the catalog")
     zoo.add_argument("kind", choices=["hardware", "models"])
     zoo.add_argument("--json", action="store_true")
@@ -191,9 +194,68 @@ def _zoo_rows(kind: str) -> tuple[list[str], list[list[object]], list[dict]]:
     return headers, rows, data
 
 
+def _add_slo_parser(sub) -> None:
+    slo = sub.add_parser("slo", help="tail latency of a replicated service (queueing), or "
+                                     "the replicas a p99 SLO needs")
+    slo.add_argument("--rate", required=True,
+                     help="arrival rate: queries per second, or a quantity such as '20 1/s'")
+    slo.add_argument("--service-ms", required=True,
+                     help="mean service time of one request: ms, or a quantity such as '50 ms'")
+    slo.add_argument("--replicas", type=_positive_int, default=None,
+                     help="replicas behind the queue (default 1)")
+    slo.add_argument("--cv", type=float, default=1.0,
+                     help="service-time coefficient of variation (1: exponential, 0: constant)")
+    slo.add_argument("--p99-slo", default=None,
+                     help="print the fewest replicas whose p99 latency meets this (ms)")
+    slo.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _number_or_text(text: str):
+    """A bare number as a float (qps, ms); anything else is passed on as a quantity string."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _slo(args) -> tuple[object, dict | None, str]:
+    """(result, JSON extras, text header) of ``mlsysim slo``."""
+    from .formatting import format_value
+    from .solvers.queueing import TailLatencyModel, duration_seconds
+    from .units import Q_
+
+    model = TailLatencyModel()
+    rate, service = _number_or_text(args.rate), _number_or_text(args.service_ms)
+    if args.p99_slo is None:
+        return model.solve(rate, service, args.replicas or 1, args.cv), None, ""
+    if args.replicas is not None:
+        raise ValueError("--replicas and --p99-slo exclude each other: --p99-slo finds the "
+                         "number of replicas")
+    target = _number_or_text(args.p99_slo)
+    c = model.replicas_for_slo(rate, service, target, args.cv)
+    result = model.solve(rate, service, c, args.cv)
+    fewer = model.solve(rate, service, c - 1, args.cv) if c > 1 else None
+    slo = Q_(duration_seconds("p99_slo_ms", target) * 1e3, "ms")
+    if fewer is None:
+        below = "one replica is the fewest"
+    elif fewer.is_stable:
+        below = f"{c - 1:,} would give a p99 of {format_value(fewer.p99_latency)}"
+    else:
+        below = f"{c - 1:,} cannot keep up (ρ = {fewer.queue_utilization:.3g} ≥ 1)"
+    header = f"Replicas for a p99 latency ≤ {format_value(slo)}: {c:,} ({below})\n\n"
+    extras = {"replicas_for_slo": c, "p99_slo": slo,
+              "p99_with_one_fewer": fewer.p99_latency if fewer and fewer.is_stable else None}
+    return result, extras, header
+
+
 def _output(args) -> str:
     from .render import dumps, render
 
+    if args.command == "slo":
+        result, extras, header = _slo(args)
+        if args.json:
+            return dumps({**(extras or {}), **result.to_dict()})
+        return header + render(result, "text")
     if args.command in ("eval", "sensitivity", "serve"):
         if args.command == "serve":
             from . import cli_serving

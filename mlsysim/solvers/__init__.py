@@ -2,11 +2,13 @@
 
 from .compression import CompressionModel
 from .engine import Engine, SingleNodeModel
+from .queueing import TailLatencyModel, simulate_queue
 from .sensitivity import SensitivitySolver, SynthesisSolver
 from .serving import ServingModel
 from .tensor_parallel import TensorParallelModel
 from .wafer import WaferResidentModel, WeightStreamingModel
 
 __all__ = ["Engine", "SensitivitySolver", "ServingModel", "SingleNodeModel", "SynthesisSolver",
-           "TensorParallelModel", "WaferResidentModel", "WeightStreamingModel"]
+           "TailLatencyModel", "TensorParallelModel", "WaferResidentModel",
+           "WeightStreamingModel", "simulate_queue"]
 __all__ += ["CompressionModel"]
