@@ -9,8 +9,11 @@ below it, means the model or the catalog is wrong). :func:`summary` gives the pe
 median and worst |error|.
 
 Predictions only compose engine results: a generation is one prefill plus the decode steps at
-each context; a kernel case runs the engine's single-kernel model. Measured values come from the
-data file; predictions are never stored.
+each context; a kernel case runs the engine's single-kernel model; a serving case (a metric of
+:data:`SERVING_METRICS`) runs :class:`~mlsysim.ServingModel` on the scenario, whose bound is the
+same composition of engine steps (one prompt's or the batch's prefill, the decode steps at the
+first and last context) with every efficiency at 1 and no launch cost. Measured values come from
+the data file; predictions are never stored.
 """
 
 from __future__ import annotations
@@ -33,9 +36,22 @@ METRICS = {
     "tflops": ("TFLOP/s", True),
     "busbw_gbps": ("GB/s", True),
     "total_flops": ("flop", True),
+    "ttft_ms": ("ms", False),
+    "itl_ms": ("ms", False),
+    "e2e_ms": ("ms", False),
+    "serving_tokens_per_s": ("token/s", True),
 }
-CATEGORIES = ("decode", "quantized-decode", "prefill", "serving", "training", "gemm",
-              "attention", "collective")
+#: metrics predicted by the serving solver. A serving scenario names ``model``, ``hardware`` (or
+#: ``system`` and ``tp``), ``batch_size``, ``input_len`` (the prompt), ``output_len``,
+#: ``precision``, optionally ``kv_precision``, and ``prefill``: "separate" (each prompt on its
+#: own, as one request at a time is served) or "together" (the static batch's prompts in one
+#: step, as a batch benchmark runs them). TTFT is that prefill; ITL the mean decode step over
+#: the generation (the solver's first and last step averaged: its decode time is n − 1 times
+#: that); end-to-end the batch's prefill plus its n − 1 decode steps; tokens/s the batch's
+#: output tokens over that time.
+SERVING_METRICS = ("ttft_ms", "itl_ms", "e2e_ms", "serving_tokens_per_s")
+CATEGORIES = ("decode", "quantized-decode", "prefill", "serving", "serving-latency", "training",
+              "gemm", "attention", "collective")
 BOUND_SLACK = 0.03  # measured values are rounded; a bound may be met within 3 %
 
 
@@ -158,8 +174,58 @@ def _kernel(scenario: dict, pure: bool) -> float:
     return size / t.seconds * 2 * (n - 1) / n / 1e9
 
 
+def serving_target(scenario: dict):
+    """The serving solver's target: a device, or the case's node cut to its ``tp`` GPUs (the
+    solver splits a node over all its GPUs)."""
+    if "system" not in scenario:
+        return scenario["hardware"]
+    from .solvers.dispatch import resolve_node
+
+    node = resolve_node(scenario["system"])
+    tp = int(scenario.get("tp", node.count))
+    return node if tp == node.count else node.model_copy(update={"count": tp})
+
+
+def serving_steps(scenario: dict, pure: bool = False) -> tuple[float, float, float, float]:
+    """(TTFT, first decode step, last decode step, the batch's prefill) in seconds, composed
+    from engine steps the way the serving solver composes them; ``pure`` gives the bound."""
+    base = {k: scenario[k] for k in ("model", "hardware", "system", "tp", "precision",
+                                     "kv_precision") if k in scenario}
+    batch, n_in = int(scenario.get("batch_size", 1)), int(scenario["input_len"])
+    n_out = int(scenario["output_len"])
+    together = scenario.get("prefill", "separate") == "together"
+    ttft = _solve({**base, "phase": "prefill", "seq_len": n_in,
+                   "batch_size": batch if together else 1}, pure).latency_s
+    first, last = (_solve({**base, "phase": "decode", "seq_len": ctx, "batch_size": batch},
+                          pure).latency_s for ctx in (n_in, n_in + n_out - 1))
+    return ttft, first, last, (ttft if together else batch * ttft)
+
+
+def _serving(metric: str, scenario: dict, pure: bool) -> float:
+    """A serving metric: the serving solver's value, or its bound (see ``serving_steps``)."""
+    batch, n_out = int(scenario.get("batch_size", 1)), int(scenario["output_len"])
+    if pure:
+        ttft, first, last, batch_prefill = serving_steps(scenario, pure=True)
+        e2e = batch_prefill + (n_out - 1) * (first + last) / 2
+    else:
+        from .solvers import ServingModel
+
+        r = ServingModel().solve(scenario["model"], serving_target(scenario),
+                                 seq_len=int(scenario["input_len"]), batch_size=batch,
+                                 precision=scenario.get("precision", "fp16"), output_len=n_out,
+                                 kv_precision=scenario.get("kv_precision"),
+                                 prefill=scenario.get("prefill", "separate"))
+        if not r.feasible:
+            raise ValueError(f"serving scenario does not fit: {r.constraint_trace}")
+        ttft, first, last, e2e = r.ttft_s, r.itl_s, r.itl_last_s, r.e2e_s
+    return {"ttft_ms": ttft * 1e3, "itl_ms": (first + last) / 2 * 1e3, "e2e_ms": e2e * 1e3,
+            "serving_tokens_per_s": batch * n_out / e2e}[metric]
+
+
 def predict(metric: str, scenario: dict, pure: bool = False) -> float:
     """The engine's value of ``metric`` for ``scenario`` (the bound when ``pure``)."""
+    if metric in SERVING_METRICS:
+        return _serving(metric, scenario, pure)
     if metric in ("tflops", "busbw_gbps"):
         return _kernel(scenario, pure)
     if metric.startswith("generation_tokens_per_s"):

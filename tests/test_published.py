@@ -11,7 +11,15 @@ import pytest
 import yaml
 
 import mlsysim
-from mlsysim.validation import CATEGORIES, load_cases, run_cases, summary
+from mlsysim.validation import (
+    CATEGORIES,
+    SERVING_METRICS,
+    load_cases,
+    run_cases,
+    serving_steps,
+    serving_target,
+    summary,
+)
 
 CASES = run_cases()
 BY_ID = {c.case_id: c for c in CASES}
@@ -74,3 +82,46 @@ def test_megatron_training_time_identity():
                              recompute=True, seq_len=2048)
     per_token = r.total_flops.to("flop").magnitude / 2048
     assert per_token == pytest.approx(8 * P, rel=0.03)  # 4 passes × 2 FLOP/param (+attention)
+
+
+# -- serving cases (issue 10): the serving solver against TTFT, ITL, end-to-end and throughput
+SERVING = [c for c in CASES if c.metric in SERVING_METRICS]
+
+
+def test_serving_cases_cover_every_serving_metric_on_three_device_types():
+    assert len(SERVING) >= 8
+    assert {c.metric for c in SERVING} == set(SERVING_METRICS)
+    devices = {mlsysim.Systems.get(c.scenario["system"]).accelerator.key if "system" in c.scenario
+               else c.scenario["hardware"] for c in SERVING}
+    assert len(devices) >= 3, devices
+
+
+@pytest.mark.parametrize("case_id", sorted(c.case_id for c in SERVING))
+def test_a_serving_bound_is_the_solvers_own_steps(case_id):
+    """The bound of a serving case composes engine steps the way the serving solver does; with
+    the calibrated efficiencies the same composition reproduces the solver's numbers, so the
+    bound is the same scenario with every efficiency at 1."""
+    c = BY_ID[case_id]
+    s = c.scenario
+    ttft, first, last, batch_prefill = serving_steps(s)
+    r = mlsysim.ServingModel().solve(s["model"], serving_target(s), seq_len=s["input_len"],
+                                     batch_size=s["batch_size"], precision=s["precision"],
+                                     output_len=s["output_len"],
+                                     kv_precision=s.get("kv_precision"), prefill=s["prefill"])
+    assert r.ttft_s == pytest.approx(ttft, rel=1e-9)
+    assert (r.itl_s, r.itl_last_s) == pytest.approx((first, last), rel=1e-9)
+    assert r.e2e_s == pytest.approx(batch_prefill + (s["output_len"] - 1) * (first + last) / 2,
+                                     rel=1e-9)
+    assert c.bound_side == "within"
+
+
+def test_a_node_cut_to_tp_gpus_serves_like_tensor_parallelism():
+    """A case on ``system`` with ``tp`` runs the serving solver on the node cut to tp GPUs: its
+    decode step is the tensor-parallel engine's at that tp."""
+    s = BY_ID["itl-nim-h100-tp2-llama33-70b-5000-500"].scenario
+    r = mlsysim.ServingModel().solve(s["model"], serving_target(s), seq_len=5000, batch_size=1,
+                                     precision="fp8", output_len=500)
+    tp = mlsysim.TensorParallelModel().solve(s["model"], "DGX_H100", tp=2, seq_len=5000,
+                                             precision="fp8", phase="decode")
+    assert r.itl_s == pytest.approx(tp.latency_s, rel=1e-12)
+    assert r.hardware.startswith("2 ×")
