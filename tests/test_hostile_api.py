@@ -291,3 +291,10 @@ def test_nan_is_never_formatted_as_text(value):
 ])
 def test_infinity_is_written_as_infinity_never_as_days(value, text):
     assert fmt(value) == text
+
+
+def test_a_weight_only_format_without_a_measured_dequantisation_cost_is_refused():
+    """Weight-only fp8 has no measurement on any device class: never silently free."""
+    fails(lambda: Engine.solve(L8, H100, weight_precision="fp8"), "weight_precision='fp8'",
+          "dequantisation", "int4")
+    assert math.isfinite(Engine.solve(L8, H100, weight_precision="int4").latency_s)

@@ -84,7 +84,12 @@ def device_rates(hw, precision: Precisions, effs: Efficiencies, node=None,
     scale = hw.efficiency.compute_scale
     dequant = 1.0
     if precision.weight_only_quantised:
-        dequant = csi.dequantization.get(precision.weights, 1.0)
+        dequant = csi.dequantization.get(precision.weights)
+        if dequant is None:  # never free by default: a format with no measurement is refused
+            known = ", ".join(csi.dequantization) or "none"
+            raise ValueError(f"weight_precision={precision.weights!r}: no measured "
+                             f"dequantisation cost for weight-only {precision.weights} on "
+                             f"{hw.name} (its device class measures: {known})")
     link_bw, lines = 0.0, ()
     if node is not None and node.intra_link is not None:
         link_bw, lines = node.intra_link.si
