@@ -224,3 +224,22 @@ def test_the_serve_command(capsys):
     assert "INFEASIBLE" in capsys.readouterr().out
     assert main(["serve", "ResNet50", "H100", "--seq-len", "16"]) == 2
     assert "decoder" in capsys.readouterr().err
+
+
+def test_tp_activation_precision_and_efficiency_overrides_reach_the_engine():
+    r = S.solve(L70, "DGX_H100", seq_len=1024, tp=4)
+    tp4 = TensorParallelModel().solve(L70, "DGX_H100", tp=4, phase="prefill", seq_len=1024)
+    assert r.hardware.startswith("4 × ") and r.ttft_s == pytest.approx(tp4.latency_s)
+    bound = S.solve(L8, H100, seq_len=1024, efficiency=1.0, memory_efficiency=1.0,
+                    launch_overhead="0 s")
+    pure = Engine.solve(L8, H100, phase="prefill", seq_len=1024, efficiency=1.0,
+                        memory_efficiency=1.0, launch_overhead="0 s")
+    assert bound.ttft_s == pytest.approx(pure.latency_s, rel=1e-12)
+    assert bound.ttft_s < S.solve(L8, H100, seq_len=1024).ttft_s
+    act = S.solve(L8, H100, seq_len=1024, precision="fp8", activation_precision="fp16")
+    assert act.precision != S.solve(L8, H100, seq_len=1024, precision="fp8").precision
+    for kwargs, word in ((dict(hardware=H100, tp=2), "node"),
+                         (dict(hardware="DGX_H100", tp=16), "tp=16"),
+                         (dict(hardware="DGX_H100", tp=3), "tp=3")):
+        with pytest.raises(ValueError, match=word):
+            S.solve(L70, seq_len=1024, **kwargs)

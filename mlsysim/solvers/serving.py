@@ -58,21 +58,27 @@ class _Target:
     label: str
 
 
-def _target(hardware, args, name: str) -> _Target:
+def _target(hardware, args, name: str, effs, tp=None) -> _Target:
     kind, spec = resolve_target(hardware)
     if kind not in (DEVICE, NODE):
         raise ValueError(f"{name}: serving runs on a device or a node, not on the wafer-scale "
                          f"{spec.name} (see WeightStreamingModel and WaferResidentModel)")
     if kind == NODE:
-        hw, tp = spec.accelerator, spec.count
+        hw = spec.accelerator
+        tp = spec.count if tp is None else inputs.positive_int("tp", tp)
+        if tp > spec.count:
+            raise ValueError(f"tp={tp} exceeds the {spec.count} accelerators of {spec.name}")
         if args.model.heads % tp:
-            raise ValueError(f"{name}: {spec.name}'s {tp} GPUs must divide "
-                             f"{args.model.name}'s {args.model.heads} attention heads")
+            raise ValueError(f"{name}: tp={tp} must divide {args.model.name}'s "
+                             f"{args.model.heads} attention heads")
         label = f"{tp} × {hw.name}"
     else:
+        if tp not in (None, 1):
+            raise ValueError(f"tp applies to a node (e.g. 'DGX_H100'), not to the device "
+                             f"{spec.name}")
         hw, tp, label = spec, 1, spec.name
     inputs.peak_for(hw, args.precision.compute)
-    rates = device_rates(hw, args.precision, inputs.efficiencies(),
+    rates = device_rates(hw, args.precision, effs,
                          node=spec if isinstance(spec, NodeSpec) else None)
     return _Target(hw, tp, rates, hw.si.mem_capacity, label)
 
@@ -117,13 +123,17 @@ def solve_serving(model, hardware, seq_len, batch_size=1, precision="fp16",
                   output_len=DEFAULT_OUTPUT_LEN, kv_precision=None, draft_model=None,
                   draft_acceptance_rate=0.7, draft_len=DEFAULT_DRAFT_LEN,
                   cached_prefix_len=0, decode_hardware=None, network_bandwidth=None,
-                  prefill="separate") -> ServingResult:
+                  prefill="separate", tp=None, activation_precision=None, efficiency=None,
+                  memory_efficiency=None, launch_overhead=None) -> ServingResult:
     """Serve a static batch of ``batch_size`` requests of ``seq_len`` prompt tokens and
-    ``output_len`` output tokens (see the module docstring)."""
+    ``output_len`` output tokens (see the module docstring). ``tp`` splits a node fewer ways
+    than its GPU count; the efficiency overrides are the engine's (1 gives the bound)."""
     model = _decoder(model)
     n_out = inputs.positive_int("output_len", output_len)
     base = inputs.workload_args(model, batch_size, seq_len, "decode", precision,
-                                kv_precision=kv_precision)
+                                kv_precision=kv_precision,
+                                activation_precision=activation_precision)
+    effs = inputs.efficiencies(efficiency, memory_efficiency, launch_overhead)
     batch, prompt = base.batch, base.context
     if seq_len is None:
         raise ValueError("seq_len (the prompt length in tokens) is required")
@@ -138,9 +148,9 @@ def solve_serving(model, hardware, seq_len, batch_size=1, precision="fp16",
     if prefill not in PREFILL_MODES:
         raise ValueError(f"prefill must be one of {', '.join(PREFILL_MODES)}; got "
                          f"{inputs.shown(prefill)}")
-    pre_target = _target(hardware, base, "hardware")
+    pre_target = _target(hardware, base, "hardware", effs, tp)
     dec_target = pre_target if decode_hardware is None else \
-        _target(decode_hardware, base, "decode_hardware")
+        _target(decode_hardware, base, "decode_hardware", effs)
     link = None
     if decode_hardware is not None:
         if network_bandwidth is None:
@@ -276,9 +286,12 @@ class ServingModel:
     def solve(self, model, hardware, seq_len=None, batch_size=1, precision="fp16",
               output_len=DEFAULT_OUTPUT_LEN, kv_precision=None, draft_model=None,
               draft_acceptance_rate=0.7, draft_len=DEFAULT_DRAFT_LEN, cached_prefix_len=0,
-              decode_hardware=None, network_bandwidth=None,
-              prefill="separate") -> ServingResult:
+              decode_hardware=None, network_bandwidth=None, prefill="separate", tp=None,
+              activation_precision=None, efficiency=None, memory_efficiency=None,
+              launch_overhead=None) -> ServingResult:
         """See :func:`solve_serving`."""
         return solve_serving(model, hardware, seq_len, batch_size, precision, output_len,
                              kv_precision, draft_model, draft_acceptance_rate, draft_len,
-                             cached_prefix_len, decode_hardware, network_bandwidth, prefill)
+                             cached_prefix_len, decode_hardware, network_bandwidth, prefill,
+                             tp, activation_precision, efficiency, memory_efficiency,
+                             launch_overhead)
