@@ -39,6 +39,7 @@ _LAZY = {
     "Constraint": "mlsysim.constraints",
     "fmt": "mlsysim.formatting",
     "ServingModel": "mlsysim.solvers",
+    "ContinuousBatchingModel": "mlsysim.solvers",
     "TailLatencyModel": "mlsysim.solvers",
     "simulate_queue": "mlsysim.solvers",
     "answer": "mlsysim.classroom",

@@ -1,6 +1,7 @@
 """Solvers: one module per concept. Each is a stateless object with a keyword ``solve``."""
 
 from .compression import CompressionModel
+from .continuous_batching import ContinuousBatchingModel
 from .engine import Engine, SingleNodeModel
 from .queueing import TailLatencyModel, simulate_queue
 from .sensitivity import SensitivitySolver, SynthesisSolver
@@ -12,3 +13,4 @@ __all__ = ["Engine", "SensitivitySolver", "ServingModel", "SingleNodeModel", "Sy
            "TailLatencyModel", "TensorParallelModel", "WaferResidentModel",
            "WeightStreamingModel", "simulate_queue"]
 __all__ += ["CompressionModel"]
+__all__ += ["ContinuousBatchingModel"]

@@ -47,7 +47,7 @@ def build_plan(args: inputs.WorkloadArgs, tp: int = 1, grid_shape=()) -> Operato
     key = None
     if not grid_shape and isinstance(args.batch, int):
         key = (id(args.model), args.batch, args.context, args.phase, args.precision,
-               args.recompute, tp, args.query_len, args.last_logit_only)
+               args.recompute, tp, args.query_len, args.last_logit_only, args.fused)
         hit = _PLANS.get(key)
         if hit is not None and hit[0] is args.model:
             return hit[1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Integral, Real
+from typing import NamedTuple
 
 from ..specs.hardware import HardwareSpec
 from ..specs.system import FleetSpec, NodeSpec
@@ -208,6 +209,18 @@ def precisions(precision="fp16", weight_precision=None, kv_precision=None,
     return Precisions(compute=precision, weights=weights, activations=acts, kv=kv)
 
 
+class RequestGroup(NamedTuple):
+    """Requests sharing a decode-phase step with the step's own (``WorkloadArgs.fused``):
+    ``batch`` sequences, each adding ``query_len`` new tokens over ``context`` past ones;
+    ``name`` labels the group's attention kernel (``attention.<name>``)."""
+
+    batch: int
+    context: int
+    query_len: int = 1
+    last_logit_only: bool = False
+    name: str = "fused"
+
+
 @dataclass(frozen=True, slots=True)
 class WorkloadArgs:
     """A validated step: which model, how many sequences or samples, at what context."""
@@ -224,6 +237,9 @@ class WorkloadArgs:
     #: only the last new token of each sequence needs logits (a prompt chunk, or a prompt
     #: after a cached prefix), not every one (speculative verification)
     last_logit_only: bool = False
+    #: further request groups in the same decode-phase step (a mixed step of chunked
+    #: prefill: the running requests' decode tokens beside a prompt chunk)
+    fused: tuple[RequestGroup, ...] = ()
 
     @property
     def is_training(self) -> bool:

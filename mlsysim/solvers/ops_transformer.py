@@ -15,6 +15,11 @@ a chunk of a prompt in chunked prefill, or a prompt after a cached prefix, with
 ``last_logit_only``): its GEMMs have batch·q rows, its attention reads the past KV cache once
 per sequence and each new token attends to it and, causally, to the others.
 
+Several request groups may share one decode-phase step (``fused``: chunked prefill's mixed
+step, Agrawal et al. 2024, arXiv 2403.02310, §4.2 — the running requests' decode tokens beside
+a prompt chunk): the GEMMs, norms, embedding and LM head run once over every group's tokens
+(weights read once), and each group has its own attention kernel over its own KV cache.
+
 Mixture of experts (Fedus et al. 2022; Mixtral, Jiang et al. 2024): a router GEMM, then the MLP
 runs on the experts the step's tokens touch. With N tokens each routed to k of E experts
 (uniformly, independently), the expected number of distinct experts read is
@@ -70,17 +75,23 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=()) -> Operator
     decode = phase == Phase.DECODE
 
     q = args.query_len
+    fused = args.fused
+    if fused and not decode:
+        raise ValueError("request groups are fused only into a decode-phase step")
     if decode:  # q new tokens per sequence over ctx past ones (q = 1: ordinary decoding)
-        tokens = batch * q * 1.0
-        attended = ctx + (q + 1.0) / 2.0  # the past context, and the new tokens causally
+        own = batch * q * 1.0
         kv_after = ctx + q * 1.0
     else:
-        tokens = batch * ctx * 1.0
+        own = batch * ctx * 1.0
         attended = (ctx + 1.0) / 2.0 if s.causal else ctx * 1.0
         kv_after = ctx * 1.0
     # logits: every token in training, each new token of a decode step (a verification step
     # scores every drafted token), the last token of each prompt in prefill
-    logit_rows = tokens if training or (decode and not args.last_logit_only) else batch * 1.0
+    logit_rows = own if training or (decode and not args.last_logit_only) else batch * 1.0
+    # fused groups' tokens join this step's GEMMs, norms and LM head (no-ops when none)
+    tokens = own + sum(g.batch * g.query_len for g in fused)
+    logit_rows = logit_rows + sum(g.batch * (1 if g.last_logit_only else g.query_len)
+                                  for g in fused)
     q_width = d / tp
     kv_width = 2.0 * kv_dim / kv_split  # K and V columns this device holds
     mlp_in_width = sh.mlp_in / d / tp  # gate+up (or up) columns per device
@@ -98,17 +109,27 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=()) -> Operator
         layer.append((name, OpKind.GEMM, 2.0 * rows_in * params / tp,
                       read + rows_in * (width_in + width_out) * a, rows, read, False))
 
+    def decode_attention(name, n_seq, past, new, n_new):
+        # reads each sequence's past KV cache once, writes the new tokens' K and V, reads Q
+        # and writes O; each new token attends to the past and, causally, to the others
+        seen = past + (new + 1.0) / 2.0
+        nbytes = n_seq * past * kv_width * k + n_new * kv_width * k + 2.0 * n_new * q_width * a
+        layer.append((name, OpKind.ATTENTION, 4.0 * n_new * seen * q_width, nbytes, seen,
+                      0.0, True))
+
     norm("attn_norm")
     # per device: all query heads' share plus the K/V heads it holds (replicated past h_kv)
     gemm("qkv_proj", d * (q_width + kv_width) * tp, tokens, d, q_width + kv_width)
     if decode:
-        att_bytes = (batch * ctx * kv_width * k + tokens * kv_width * k
-                     + 2.0 * tokens * q_width * a)
+        decode_attention("attention", batch, ctx, q, own)
+        for g in fused:
+            decode_attention(f"attention.{g.name}", g.batch, g.context, g.query_len,
+                             g.batch * g.query_len * 1.0)
     else:
         att_bytes = tokens * (q_width + kv_width) * a + tokens * kv_width * k \
             + tokens * q_width * a
-    layer.append(("attention", OpKind.ATTENTION, 4.0 * tokens * attended * q_width,
-                  att_bytes, attended, 0.0, decode))
+        layer.append(("attention", OpKind.ATTENTION, 4.0 * tokens * attended * q_width,
+                      att_bytes, attended, 0.0, False))
     gemm("out_proj", sh.out, tokens, q_width, d)
     norm("mlp_norm")
     if s.experts > 1:
@@ -174,7 +195,8 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=()) -> Operator
 
     footprint = {"weights": params * w / tp,
                  "kv_cache": 0.0 if training or not s.causal else
-                 batch * kv_after * L * kv_width * k,
+                 (batch * kv_after + sum(g.batch * (g.context + g.query_len) for g in fused))
+                 * L * kv_width * k,
                  "activations": 0.0, "optimizer": 0.0}
     if training:
         per_layer = activation_bytes_per_layer(ctx, batch, d, s.heads, args.recompute)
