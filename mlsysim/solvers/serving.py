@@ -183,8 +183,10 @@ def solve_serving(model, hardware, seq_len, batch_size=1, precision="fp16",
     def decode_at(context: int):
         return _step(replace(base, context=context), dec_target)
 
+    # decode step j = 1 … n − 1 feeds output token j over prompt + j − 1 past tokens
+    last_ctx = prompt + max(n_out - 2, 0)
     first_plan, first_times = decode_at(prompt)
-    last_plan, last_times = decode_at(prompt + n_out - 1)
+    last_plan, last_times = decode_at(last_ctx)
     itl, itl_last = float(first_times.latency), float(last_times.latency)
     spec_note, draft_footprint, tokens_per_round = None, {}, 1.0
     if draft_model is not None:
@@ -203,7 +205,7 @@ def solve_serving(model, hardware, seq_len, batch_size=1, precision="fp16",
             return k * float(d_times.latency) + float(v_times.latency)
 
         itl = round_at(prompt) / tokens_per_round
-        itl_last = round_at(prompt + n_out - 1) / tokens_per_round
+        itl_last = round_at(last_ctx) / tokens_per_round
         draft_plan = build_plan(replace(draft_args, context=prompt + n_out), dec_target.tp)
         draft_footprint = {"draft weights": draft_plan.footprint["weights"],
                            "draft KV cache": draft_plan.footprint["kv_cache"]}
@@ -213,7 +215,7 @@ def solve_serving(model, hardware, seq_len, batch_size=1, precision="fp16",
     decode_total = (n_out - 1) * (itl + itl_last) / 2.0
 
     # -- KV transfer (disaggregated) -------------------------------------------------------
-    kv_per_token = last_plan.footprint["kv_cache"] / (batch * (prompt + n_out)) \
+    kv_per_token = last_plan.footprint["kv_cache"] / (batch * (last_ctx + 1)) \
         * dec_target.tp  # the whole model's KV bytes per token of one sequence
     transfer = 0.0 if link is None else batch * (prompt - cached) * kv_per_token / link
 
