@@ -197,7 +197,7 @@ def serving_steps(scenario: dict, pure: bool = False) -> tuple[float, float, flo
     ttft = _solve({**base, "phase": "prefill", "seq_len": n_in,
                    "batch_size": batch if together else 1}, pure).latency_s
     first, last = (_solve({**base, "phase": "decode", "seq_len": ctx, "batch_size": batch},
-                          pure).latency_s for ctx in (n_in, n_in + n_out - 1))
+                          pure).latency_s for ctx in (n_in, n_in + max(n_out - 2, 0)))
     return ttft, first, last, (ttft if together else batch * ttft)
 
 
