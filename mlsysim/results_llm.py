@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .physics.combine import bottleneck_of
 from .results import OperatorTable, Rendered, operator_table
 from .units import Q_
+from .vocabulary import Bottleneck
 
 
 def _q(seconds: float | None, unit: str = "s"):
@@ -88,6 +90,25 @@ class ServingResult(Rendered):
         """Memory required over the usable memory of the decode devices."""
         return sum(v for _, v in self.memory_parts) / self.capacity_bytes
 
+    # -- what binds each phase --------------------------------------------------------------
+    @property
+    def prefill_time_by_resource(self) -> dict:
+        """The prefill step's time split by the resource that bound each operator (s)."""
+        return {k: float(v) for k, v in self.prefill_steps[1].shares.items()}
+
+    @property
+    def decode_time_by_resource(self) -> dict:
+        """The first decode step's time split by the resource that bound each operator (s)."""
+        return {k: float(v) for k, v in self.decode_steps[1].shares.items()}
+
+    @property
+    def prefill_bottleneck(self) -> Bottleneck:
+        return Bottleneck(bottleneck_of(*self.prefill_time_by_resource.values()))
+
+    @property
+    def decode_bottleneck(self) -> Bottleneck:
+        return Bottleneck(bottleneck_of(*self.decode_time_by_resource.values()))
+
     # -- operators ------------------------------------------------------------------------
     @property
     def prefill_operators(self) -> OperatorTable:
@@ -107,7 +128,9 @@ class ServingResult(Rendered):
     def _rows(self) -> list[tuple[str, object]]:
         rows = []
         if self.feasible:
-            rows += [("TTFT", self.ttft), ("ITL (first token)", self.itl),
+            rows += [("TTFT", self.ttft), ("Prefill bound by", str(self.prefill_bottleneck)),
+                     ("ITL (first token)", self.itl),
+                     ("Decode bound by", str(self.decode_bottleneck)),
                      ("ITL (last token)", self.itl_last),
                      ("End-to-end latency", self.e2e_latency),
                      ("Throughput", self.tokens_per_sec)]

@@ -94,11 +94,16 @@ def plot_breakdown(results, labels=None, ax=None, title=None):
 
 def plot_operators(result, top: int = 12, ax=None, title=None):
     """The ``top`` operators of one step by time per step (all their instances), each bar
-    coloured and hatched by the resource that binds it; the rest are summed as "other"."""
-    table = getattr(result, "operators", None)
+    coloured and hatched by the resource that binds it; the rest are summed as "other".
+    ``result`` is an engine result or an operator table (e.g. a serving result's
+    ``prefill_operators`` or ``decode_operators``)."""
+    from .results import OperatorTable
+    table = result if isinstance(result, OperatorTable) else getattr(result, "operators", None)
     if table is None:
-        raise TypeError("result has no operator table (a per-operator engine result is needed; "
-                        "the roofline teaching model has none)")
+        hint = (" (a serving result has two: pass its prefill_operators or decode_operators)"
+                if hasattr(result, "prefill_operators") else
+                " (a per-operator engine result is needed; the roofline teaching model has none)")
+        raise TypeError("result has no operator table" + hint)
     rows = sorted(table, key=lambda r: -r["time_s"])
     shown, rest = rows[:top], rows[top:]
     factor, unit = _scale(max(r["time_s"] for r in rows))
@@ -125,8 +130,10 @@ def plot_operators(result, top: int = 12, ax=None, title=None):
         ax.legend(handles=[Patch(facecolor=c, hatch=HATCH[nm], edgecolor="white",
                                  label=f"{nm}-bound") for nm, c in RESOURCES if nm in present],
                   loc="lower right")
-        ax.set_title(title or f"{result.model} on {result.hardware}: "
-                              f"{format_time(result.latency_s)} per step")
+        if title is None and not isinstance(result, OperatorTable):
+            title = f"{result.model} on {result.hardware}: {format_time(result.latency_s)} " \
+                    "per step"
+        ax.set_title(title or f"{format_time(table.total_seconds)} per step")
     return fig
 
 

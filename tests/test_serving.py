@@ -243,3 +243,24 @@ def test_tp_activation_precision_and_efficiency_overrides_reach_the_engine():
                          (dict(hardware="DGX_H100", tp=3), "tp=3")):
         with pytest.raises(ValueError, match=word):
             S.solve(L70, seq_len=1024, **kwargs)
+
+
+@pytest.mark.parametrize("prefill", ["separate", "together"])
+def test_max_batch_size_counts_the_prefills_activations_too(prefill):
+    r = S.solve(L8, H100, seq_len=2048, batch_size=200, prefill=prefill)
+    b = r.max_batch_size
+    assert S.solve(L8, H100, seq_len=2048, batch_size=b, prefill=prefill).feasible
+    assert not S.solve(L8, H100, seq_len=2048, batch_size=b + 1, prefill=prefill).feasible
+
+
+def test_each_phase_names_what_binds_it():
+    r = S.solve(L8, H100, seq_len=2048, batch_size=1)
+    assert r.prefill_bottleneck == Engine.solve(L8, H100, phase="prefill",
+                                                seq_len=2048).bottleneck == "Compute"
+    assert r.decode_bottleneck == Engine.solve(L8, H100, seq_len=2048).bottleneck == "Memory"
+    assert sum(r.prefill_time_by_resource.values()) == pytest.approx(r.ttft_s)
+    from mlsysim import viz
+    fig = viz.plot_operators(r.decode_operators)
+    assert fig is not None
+    with pytest.raises(TypeError, match="prefill_operators or decode_operators"):
+        viz.plot_operators(r)

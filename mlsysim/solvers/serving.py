@@ -229,12 +229,11 @@ def solve_serving(model, hardware, seq_len, batch_size=1, precision="fp16",
     trace = _memory(parts, pre_target, dec_target, decode_hardware is not None, prompt,
                     cached, kv_per_token, batch, pre_plan, pre_target.tp)
     capacity = dec_target.capacity * dec_target.tp
-    fixed = weights + sum(parts.get(k, 0.0) for k in ("draft weights",))
-    per_seq = (prompt + n_out - cached) * kv_per_token \
-        + (draft_footprint.get("draft KV cache", 0.0) * dec_target.tp) / batch \
-        + last_plan.footprint["activations"] * dec_target.tp / batch
-    room = capacity - fixed - cached * kv_per_token
-    max_batch = max(0, math.floor(room / per_seq)) if per_seq > 0 else 0
+    max_batch = _max_batch(capacity, weights, parts, draft_footprint, dec_target.tp, batch,
+                           prompt, n_out, cached, kv_per_token, prefill,
+                           pre_plan.footprint["activations"] * pre_target.tp,
+                           one_plan.footprint["activations"] * pre_target.tp,
+                           last_plan.footprint["activations"] * dec_target.tp)
     feasible = not trace
     e2e = batch_prefill + transfer + decode_total
     notes = [("TTFT is one request's prompt prefill; the batch's prompts are prefilled one "
@@ -265,6 +264,25 @@ def solve_serving(model, hardware, seq_len, batch_size=1, precision="fp16",
         capacity_bytes=capacity, max_batch_size=max_batch,
         prefill_steps=(pre_plan, pre_times), decode_steps=(first_plan, first_times),
         notes=tuple(notes))
+
+
+def _max_batch(capacity, weights, parts, draft, tp, batch, prompt, n_out, cached,
+               kv_per_token, prefill, act_prefill, act_prefill_one, act_decode) -> int:
+    """The largest batch whose memory fits: weights (and a draft's), the KV cache of every
+    sequence and the larger of the prefill's and the decode's activations, which grow with
+    the batch except a prompt prefilled on its own (``prefill="separate"``)."""
+    fixed = weights + parts.get("draft weights", 0.0) + cached * kv_per_token
+    per_seq = (prompt + n_out - cached) * kv_per_token \
+        + draft.get("draft KV cache", 0.0) * tp / batch
+    decode_per_seq = act_decode / batch
+    room = capacity - fixed
+    if room <= 0 or per_seq <= 0:
+        return 0
+    if prefill == "together":
+        return max(0, math.floor(room / (per_seq + max(act_prefill / batch,
+                                                       decode_per_seq))))
+    return max(0, min(math.floor((room - act_prefill_one) / per_seq),
+                      math.floor(room / (per_seq + decode_per_seq))))
 
 
 def _memory(parts, pre, dec, disaggregated, prompt, cached, kv_per_token, batch, pre_plan,
