@@ -197,3 +197,20 @@ def test_checked_numbers_keep_plain_annotations():
     assert EfficiencySpec.model_fields["compute"].annotation == float | None
     with pytest.raises(pydantic.ValidationError, match="boolean"):
         EfficiencySpec(memory=0.5, compute=True)
+
+
+def test_a_changed_shape_rescales_the_parameter_count():
+    """Llama-3 8B with 32 KV heads (MHA): K and V grow from 8 to 32 heads of 128 columns in
+    each of 32 layers, so the declared count grows by exactly that many parameters (scaled by
+    the catalog's small declared/implied ratio, 1 for this model)."""
+    import mlsysim
+
+    m = mlsysim.Models.Llama3_8B
+    mha = m.replace({"kv_heads": 32})
+    added = 32 * 2 * 4096 * (32 - 8) * 128
+    assert mha.shape_parameters - m.shape_parameters == added
+    assert mha.parameter_count == pytest.approx(
+        m.parameter_count * mha.shape_parameters / m.shape_parameters, rel=1e-12)
+    given = m.replace({"kv_heads": 32, "parameters": "9 Gparam"})
+    assert given.parameter_count == 9e9  # an explicit count is kept as given
+    assert m.replace(name="renamed").parameter_count == m.parameter_count

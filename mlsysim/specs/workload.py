@@ -8,7 +8,7 @@ Counting convention (DESIGN.md §4): 1 MAC = 2 FLOP. Papers often print MACs und
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
@@ -87,6 +87,28 @@ class TransformerWorkload(WorkloadSpec):
                              f"parameters ({self.parameters:~P}): the active set is part of "
                              "the whole model")
         return self
+
+    #: fields whose change changes the parameter count the shapes imply
+    SHAPE_FIELDS: ClassVar[tuple[str, ...]] = (
+        "layers", "hidden_dim", "heads", "kv_heads", "ffn_dim", "mlp", "tied_embeddings",
+        "vocab_size", "moe")
+
+    def replace(self, changes: dict | None = None, **fields):
+        """As :meth:`Spec.replace`; a changed shape (e.g. ``kv_heads``) without a new
+        ``parameters`` rescales the declared count by the shapes' own ratio, so the weights
+        the engine stores and the GEMMs it runs stay the same model (MoE active parameters
+        scale alike)."""
+        changed = {**(changes or {}), **fields}
+        new = super().replace(changed)
+        roots = {path.split(".")[0] for path in changed}
+        if not roots & set(self.SHAPE_FIELDS) or "parameters" in roots:
+            return new
+        ratio = new.shape_parameters / self.shape_parameters
+        rescaled = {"parameters": f"{self.parameter_count * ratio!r} param"}
+        if new.moe is not None and "moe" not in roots:
+            active = float(new.moe.active_parameters.to("param").magnitude)
+            rescaled["moe.active_parameters"] = f"{active * ratio!r} param"
+        return super(TransformerWorkload, new).replace(rescaled)
 
     @property
     def n_kv_heads(self) -> int:
