@@ -96,6 +96,8 @@ def format_quantity(q) -> str:
     if q.is_compatible_with("s"):
         return format_time(float(q.to("s").magnitude))
     if q.dimensionless:
+        if dict(q.unit_items()) == {"percent": 1}:
+            return f"{sig(float(magnitude))} %"
         return sig(float(q.to("").magnitude))
     binary = any(n[:4] in _BINARY for n, _ in q.unit_items())
     if binary and q.is_compatible_with("B"):  # published in GiB: stays GiB

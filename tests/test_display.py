@@ -15,6 +15,7 @@ from mlsysim.units import Q_
     (Q_(3 * 86400, "s"), "3.00 days"), (Q_(0.5, "W"), "500 mW"),
     # exactly one binary prefix step: 2**30 B is 1 GiB, not "1,020 MiB"
     (Q_(1, "GiB"), "1.00 GiB"), (Q_(1024, "MiB"), "1.00 GiB"), (Q_(0.5, "GiB"), "512 MiB"),
+    (Q_(30, "percent"), "30.0 %"), (Q_(0.3, ""), "0.300"),
 ])
 def test_quantity_formatter(q, text):
     assert format_quantity(q) == text

@@ -102,8 +102,10 @@ class MemorySpec(Spec):
 
     @property
     def usable(self):
-        """Bytes a workload can use: exposed (or datasheet) capacity minus the reserve."""
-        return (self.exposed if self.exposed is not None else self.capacity) - self.reserve
+        """Bytes a workload can use: exposed (or datasheet) capacity minus the reserve, in GB
+        (decimal, as every other byte count the solvers report)."""
+        return ((self.exposed if self.exposed is not None else self.capacity)
+                - self.reserve).to("GB")
 
 
 class OnChipMemorySpec(Spec):
