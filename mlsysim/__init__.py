@@ -42,6 +42,7 @@ _LAZY = {
     "ContinuousBatchingModel": "mlsysim.solvers",
     "TailLatencyModel": "mlsysim.solvers",
     "simulate_queue": "mlsysim.solvers",
+    "BatchingOptimizer": "mlsysim.solvers",
     "answer": "mlsysim.classroom",
     "answer_free_text": "mlsysim.classroom",
     "prediction": "mlsysim.classroom",

@@ -1,5 +1,6 @@
 """Solvers: one module per concept. Each is a stateless object with a keyword ``solve``."""
 
+from .batching_optimizer import BatchingOptimizer
 from .compression import CompressionModel
 from .continuous_batching import ContinuousBatchingModel
 from .engine import Engine, SingleNodeModel
@@ -14,3 +15,4 @@ __all__ = ["Engine", "SensitivitySolver", "ServingModel", "SingleNodeModel", "Sy
            "WeightStreamingModel", "simulate_queue"]
 __all__ += ["CompressionModel"]
 __all__ += ["ContinuousBatchingModel"]
+__all__ += ["BatchingOptimizer"]
