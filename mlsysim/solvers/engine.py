@@ -35,24 +35,30 @@ _PLANS: dict = {}  # scalar plans by step: a plan does not depend on the hardwar
 _PLANS_MAX = 1024
 
 
-def build_plan(args: inputs.WorkloadArgs, tp: int = 1, grid_shape=()) -> OperatorPlan:
+def build_plan(args: inputs.WorkloadArgs, tp: int = 1, grid_shape=(), *, stage=None
+               ) -> OperatorPlan:
     """The operator plan of a validated step (per device when split ``tp`` ways).
 
+    ``stage`` — a dict of ``transformer_plan``'s stage keywords (``layers``, ``first_stage``,
+    ``last_stage``, ``optimizer_step``, ``recompute``, ``ep``) — makes it one pipeline
+    stage's step; None is the whole model.
     Scalar plans are immutable and kept by step (model, batch, context, phase, precisions,
-    recomputation, tp), so solving the same step on several devices, or perturbing the
-    hardware for sensitivity, builds its operators once."""
-    if tp > 1 and not isinstance(args.model, TransformerWorkload):
-        raise ValueError(f"tensor parallelism here splits transformer layers; "
+    recomputation, tp, stage), so solving the same step on several devices, or perturbing
+    the hardware for sensitivity, builds its operators once."""
+    if (tp > 1 or stage) and not isinstance(args.model, TransformerWorkload):
+        raise ValueError(f"tensor and pipeline parallelism here split transformer layers; "
                          f"{args.model.name} is a per-sample network")
     key = None
     if not grid_shape and isinstance(args.batch, int):
         key = (id(args.model), args.batch, args.context, args.phase, args.precision,
                args.recompute, tp, args.query_len, args.last_logit_only, args.fused)
+        if stage:
+            key += tuple(sorted(stage.items()))
         hit = _PLANS.get(key)
         if hit is not None and hit[0] is args.model:
             return hit[1]
     if isinstance(args.model, TransformerWorkload):
-        plan = transformer_plan(args, tp, grid_shape)
+        plan = transformer_plan(args, tp, grid_shape, **(stage or {}))
     else:
         plan = sample_plan(args, grid_shape)
     if key is not None:

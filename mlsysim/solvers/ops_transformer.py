@@ -60,13 +60,50 @@ def experts_touched(tokens, experts: int, active: int):
     return experts * (1.0 - np.power(1.0 - active / experts, tokens))
 
 
-def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=()) -> OperatorPlan:
-    """The operators of one step (see the module docstring); per device when ``tp`` > 1."""
+RECOMPUTE_MODES = ("none", "selective", "full")
+
+
+def stage_parameters(model, layers: int | None = None, first_stage: bool = True,
+                     last_stage: bool = True) -> float:
+    """Parameters held by one pipeline stage of ``layers`` transformer layers: the layers'
+    share, the embedding table on the first stage, the LM head on the last (a tied head is
+    a copy of the embedding there when the stage is not also the first, as Megatron-LM keeps
+    it; Narayanan et al. SC21, §2). Scaled so the whole model (one stage) is its declared
+    parameter count."""
+    s, sh = model.si, model.shapes
+    n = s.layers if layers is None else layers
+    if n == s.layers and first_stage and last_stage:
+        return s.params
+    layer = sh.qkv + sh.out + s.experts * (sh.mlp_in + sh.mlp_out) + sh.router + sh.norms
+    held = n * layer + (sh.embedding if first_stage else 0.0)
+    if last_stage and s.causal and not (s.tied and first_stage):
+        held += sh.embedding if s.tied else sh.head
+    return s.params * held / model.shape_parameters
+
+
+def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=(), *,
+                     layers: int | None = None, first_stage: bool = True,
+                     last_stage: bool = True, optimizer_step: bool = True,
+                     recompute: str | None = None, ep: int = 1) -> OperatorPlan:
+    """The operators of one step (see the module docstring); per device when ``tp`` > 1.
+
+    One pipeline stage (Narayanan et al. SC21, §2.2): ``layers`` transformer layers (default
+    all), the embedding gather on the ``first_stage``, the final norm and LM head (and its
+    backward) on the ``last_stage``; tensor-parallel all-reduces exist only for the stage's
+    layers. ``optimizer_step=False`` leaves out the optimizer (a pipeline's microbatch step;
+    the solver adds the step once). ``recompute`` ∈ none | selective | full overrides the
+    step's flag (selective: the attention kernel's forward is run again in the backward,
+    Korthikanti et al. 2022, §5). ``ep`` splits the experts of an MoE layer over ``ep``
+    devices: each holds E/ep of them and runs the tokens the group routes to them
+    (Lepikhin et al. 2020, GShard, §2.2)."""
     m = args.model
     s, sh = m.si, m.shapes
     p = args.precision
     a, w, k = p.activation_bytes, p.weight_bytes, p.kv_bytes
-    d, L, f, V = s.d_model, s.layers, s.ffn_dim, s.vocab
+    d, f, V = s.d_model, s.ffn_dim, s.vocab
+    L = s.layers if layers is None else layers
+    if recompute is None:
+        recompute = "full" if args.recompute else "none"
     kv_dim = s.kv_heads * s.head_dim
     kv_split = min(tp, s.kv_heads)
     batch, ctx = args.batch, args.context
@@ -133,7 +170,11 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=()) -> Operator
     gemm("out_proj", sh.out, tokens, q_width, d)
     norm("mlp_norm")
     if s.experts > 1:
-        touched = experts_touched(tokens, s.experts, s.active_experts)
+        # with ep > 1 this device holds E/ep experts and receives, on average, as many
+        # token-expert pairs as its own tokens make; the group's tokens touch them
+        touched = (experts_touched(tokens, s.experts, s.active_experts) if ep == 1 else
+                   s.experts / ep * (1.0 - np.power(1.0 - s.active_experts / s.experts,
+                                                    tokens * ep)))
         assigned = tokens * s.active_experts
         layer.append(("router", OpKind.GEMM, 2.0 * tokens * sh.router,
                       sh.router * w + tokens * (d + s.experts) * a, tokens, sh.router * w,
@@ -156,24 +197,29 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=()) -> Operator
     passes = [("", 1.0)]
     if training:
         passes.append((".backward", 2.0))
-        if args.recompute:
+        if recompute == "full":
             passes.append((".recompute", 1.0))
     message = tokens * d * a
     for suffix, scale in passes:
         for name, kind, flops, nbytes, rows, wbytes, kv in layer:
             ops.add(name + suffix, kind, L, scale * flops, scale * nbytes, rows=rows,
                     weight_bytes=wbytes, streams_kv=kv)
+            if suffix == ".backward" and recompute == "selective" and name == "attention":
+                ops.add("attention.recompute", kind, L, flops, nbytes, rows=rows)
             if tp > 1 and name in ("out_proj", "mlp_down"):
                 ops.add(("allreduce_attention" if name == "out_proj" else "allreduce_mlp")
                         + suffix, OpKind.COLLECTIVE, L, 0.0, 0.0, message=message, group=tp)
 
-    embed_bytes = tokens * d * (w / tp + a)
-    ops.add("embedding", OpKind.GATHER, 1, 0.0, embed_bytes)
-    if tp > 1:
-        ops.add("allreduce_embedding", OpKind.COLLECTIVE, 1, 0.0, 0.0, message=message,
-                group=tp)
-    ops.add("final_norm", OpKind.ELEMENTWISE, 1, NORM_FLOPS * tokens * d, 2.0 * tokens * d * a)
-    if s.causal and V:
+    if first_stage:
+        embed_bytes = tokens * d * (w / tp + a)
+        ops.add("embedding", OpKind.GATHER, 1, 0.0, embed_bytes)
+        if tp > 1:
+            ops.add("allreduce_embedding", OpKind.COLLECTIVE, 1, 0.0, 0.0, message=message,
+                    group=tp)
+    if last_stage:
+        ops.add("final_norm", OpKind.ELEMENTWISE, 1, NORM_FLOPS * tokens * d,
+                2.0 * tokens * d * a)
+    if last_stage and s.causal and V:
         head = sh.head / tp
         ops.add("lm_head", OpKind.GEMM, 1, 2.0 * logit_rows * head,
                 head * w + logit_rows * (d + V / tp) * a, rows=logit_rows,
@@ -189,9 +235,10 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=()) -> Operator
                 ops.add("allreduce_sampling", OpKind.COLLECTIVE, 1, 0.0, 0.0,
                         message=logit_rows * SMALL_MESSAGE, group=tp)
     params = s.params
-    if training:
-        ops.add("optimizer", OpKind.ELEMENTWISE, 1, ADAM_FLOPS * params / tp,
-                (ADAM_BYTES_READ + ADAM_BYTES_WRITTEN) * params / tp)
+    if training and optimizer_step:
+        held = stage_parameters(m, L, first_stage, last_stage)
+        ops.add("optimizer", OpKind.ELEMENTWISE, 1, ADAM_FLOPS * held / tp,
+                (ADAM_BYTES_READ + ADAM_BYTES_WRITTEN) * held / tp)
 
     footprint = {"weights": params * w / tp,
                  "kv_cache": 0.0 if training or not s.causal else
