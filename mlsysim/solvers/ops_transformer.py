@@ -84,7 +84,8 @@ def stage_parameters(model, layers: int | None = None, first_stage: bool = True,
 def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=(), *,
                      layers: int | None = None, first_stage: bool = True,
                      last_stage: bool = True, optimizer_step: bool = True,
-                     recompute: str | None = None, ep: int = 1) -> OperatorPlan:
+                     recompute: str | None = None, ep: int = 1,
+                     tp_ranks_per_node: int | None = None) -> OperatorPlan:
     """The operators of one step (see the module docstring); per device when ``tp`` > 1.
 
     One pipeline stage (Narayanan et al. SC21, §2.2): ``layers`` transformer layers (default
@@ -95,7 +96,8 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=(), *,
     step's flag (selective: the attention kernel's forward is run again in the backward,
     Korthikanti et al. 2022, §5). ``ep`` splits the experts of an MoE layer over ``ep``
     devices: each holds E/ep of them and runs the tokens the group routes to them
-    (Lepikhin et al. 2020, GShard, §2.2)."""
+    (Lepikhin et al. 2020, GShard, §2.2). ``tp_ranks_per_node`` < ``tp`` places a
+    tensor-parallel group across nodes (its all-reduces then cross the fabric)."""
     m = args.model
     s, sh = m.si, m.shapes
     p = args.precision
@@ -200,6 +202,8 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=(), *,
         if recompute == "full":
             passes.append((".recompute", 1.0))
     message = tokens * d * a
+    # a TP group split across nodes (only when asked: the whole-node default is unchanged)
+    placed = {} if tp_ranks_per_node is None else {"ranks_per_node": tp_ranks_per_node}
     for suffix, scale in passes:
         for name, kind, flops, nbytes, rows, wbytes, kv in layer:
             ops.add(name + suffix, kind, L, scale * flops, scale * nbytes, rows=rows,
@@ -208,14 +212,15 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=(), *,
                 ops.add("attention.recompute", kind, L, flops, nbytes, rows=rows)
             if tp > 1 and name in ("out_proj", "mlp_down"):
                 ops.add(("allreduce_attention" if name == "out_proj" else "allreduce_mlp")
-                        + suffix, OpKind.COLLECTIVE, L, 0.0, 0.0, message=message, group=tp)
+                        + suffix, OpKind.COLLECTIVE, L, 0.0, 0.0, message=message, group=tp,
+                        **placed)
 
     if first_stage:
         embed_bytes = tokens * d * (w / tp + a)
         ops.add("embedding", OpKind.GATHER, 1, 0.0, embed_bytes)
         if tp > 1:
             ops.add("allreduce_embedding", OpKind.COLLECTIVE, 1, 0.0, 0.0, message=message,
-                    group=tp)
+                    group=tp, **placed)
     if last_stage:
         ops.add("final_norm", OpKind.ELEMENTWISE, 1, NORM_FLOPS * tokens * d,
                 2.0 * tokens * d * a)
