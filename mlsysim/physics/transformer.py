@@ -10,6 +10,8 @@ s context length, B batch (sequences), h_kv KV heads, d_h head dimension.
 
 from __future__ import annotations
 
+from .training_memory import activation_bytes_per_layer as _layer_activations
+
 
 def kv_bytes_per_token(layers: int, kv_heads: int, head_dim: int, bytes_per_elem: float) -> float:
     """KV-cache bytes one token adds: K and V, per layer, per KV head (GQA/MQA aware)."""
@@ -63,11 +65,9 @@ def prefill_bytes(weight_bytes: float, kv_per_token: float, tokens: float, batch
 
 def activation_bytes_per_layer(tokens: float, batch: int, d_model: int, heads: int,
                                recompute: bool = False) -> float:
-    """Stored activations of one layer for training at 16-bit precision (bytes).
-
-    Korthikanti et al. 2022, "Reducing Activation Recomputation in Large Transformer Models"
-    (arXiv 2205.05198), Eq. 1: s·b·h·(34 + 5·a·s/h) without recomputation; with full
-    recomputation only the layer input is kept: 2·s·b·h."""
-    if recompute:
-        return 2.0 * tokens * batch * d_model
-    return tokens * batch * d_model * (34.0 + 5.0 * heads * tokens / d_model)
+    """Stored activations of one layer for training at 16-bit precision (bytes), no model
+    parallelism: Korthikanti et al. 2022 (arXiv 2205.05198), Eq. 1, s·b·h·(34 + 5·a·s/h);
+    with full recomputation only the layer input, 2·s·b·h. The one formula lives in
+    :mod:`.training_memory` (tensor/sequence parallelism, selective recomputation)."""
+    return _layer_activations(tokens, batch, d_model, heads,
+                              recompute="full" if recompute else "none")

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..physics.transformer import activation_bytes_per_layer
+from ..physics.training_memory import activation_bytes_per_layer, model_state_bytes
 from ..vocabulary import OpKind, Phase, WorkUnit
 from .inputs import WorkloadArgs
 from .plan import OperatorList, OperatorPlan
@@ -250,10 +250,15 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=(), *,
                  (batch * kv_after + sum(g.batch * (g.context + g.query_len) for g in fused))
                  * L * kv_width * k,
                  "activations": 0.0, "optimizer": 0.0}
-    if training:
-        per_layer = activation_bytes_per_layer(ctx, batch, d, s.heads, args.recompute)
-        footprint["activations"] = L * per_layer * a / 2.0 / tp
-        footprint["optimizer"] = params * max(ADAM_STATE_BYTES - w, 0.0) / tp
+    if training:  # the one formula: physics/training_memory.py (Korthikanti 2022; ZeRO §3.1)
+        per_layer = activation_bytes_per_layer(
+            ctx, batch, d, s.heads, tp=tp, sequence_parallel=True, recompute=recompute,
+            ffn_dim=f, gated_mlp=s.gated, experts_per_token=s.active_experts,
+            activation_bytes=a)
+        footprint["activations"] = L * per_layer
+        grads, state = model_state_bytes(params / tp, weight_bytes=w,
+                                         grad_bytes=max(w, 2.0))[1:]
+        footprint["optimizer"] = grads + state  # gradients + optimizer state
     else:
         footprint["activations"] = tokens * (d + f / tp) * a
     unit_count = tokens
