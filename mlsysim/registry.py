@@ -1,7 +1,9 @@
 """Registries of catalog entries: ``Hardware``, ``Models``, ``Systems``, ``Infra``.
 
 Attribute access follows the published call surface: grouped namespaces
-(``Hardware.Cloud.H100``, ``Models.Language.Llama3_8B``) and flat aliases (``Hardware.H100``).
+(``Hardware.Cloud.H100``, ``Models.Language.Llama3_8B``, ``Systems.Nodes.DGX_H100``), attached
+registries of another kind (``Systems.Fabrics.InfiniBand_NDR``) and flat aliases
+(``Hardware.H100``).
 Catalog files are read on first use, so ``import mlsysim`` stays fast. Lookup by string
 (``Hardware.get("h100")``, ``Hardware["H100"]``) is case-insensitive and also matches aliases and
 display names; an unknown name raises :class:`UnknownNameError` with "did you mean" suggestions.
@@ -109,7 +111,8 @@ class Registry(Namespace):
 
     def __init__(self, label: str, kind: str, loader: Callable[[], dict[str, Any]],
                  groups: dict[str, Callable[[Any], bool]],
-                 one: Callable[[str], Any | None] | None = None):
+                 one: Callable[[str], Any | None] | None = None,
+                 attached: dict[str, Namespace] | None = None):
         self._cache: dict[str, Any] | None = None
         self._loader = loader
         # ``one(key)`` loads a single entry by its exact key (None if there is no such file), so
@@ -120,6 +123,9 @@ class Registry(Namespace):
             attr: Namespace(f"{label}.{attr}", kind, self._group_loader(test))
             for attr, test in groups.items()
         }
+        # ``attached`` namespaces hold entries of another kind reached through this registry
+        # (``Systems.Fabrics``): they are not among its own entries, its ``all()`` or names.
+        self._groups.update(attached or {})
 
     def _load(self) -> dict[str, Any]:
         if self._cache is None:

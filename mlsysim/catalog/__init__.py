@@ -74,29 +74,13 @@ def _model_file(p):
 
 
 def _load_systems() -> dict:
-    from ..specs import FleetSpec, NodeSpec
-    nodes, fleets = {}, {}
-    files = [(p, read_yaml(p)) for p in iter_files("systems")]
-    for p, data in files:
-        if "accelerator" in data:
-            name = str(data["accelerator"])
-            if name not in Hardware:
-                raise CatalogError(f"{_rel(p)}: accelerator: unknown hardware {short(name)}; "
-                                   f"known: {', '.join(Hardware.names())}")
-            link = data.get("intra_link")
-            if link is not None:
-                data = {**data, "intra_link": resolve_link_references(link, _rel(p))}
-            nodes[p.stem] = build_spec(NodeSpec, {**data, "accelerator": None}, _rel(p),
-                                       key=p.stem, accelerator=Hardware.get(name))
-    for p, data in files:
-        if "node" in data:
-            name = str(data["node"])
-            if name not in nodes:  # never look the node up in the registry being built
-                raise CatalogError(f"{_rel(p)}: node: unknown node {short(name)}; known nodes: "
-                                   f"{', '.join(nodes) or 'none'}")
-            fleets[p.stem] = build_spec(FleetSpec, {**data, "node": None}, _rel(p),
-                                        key=p.stem, node=nodes[name])
-    return {**nodes, **fleets}
+    from .system_files import load_systems
+    return load_systems(iter_files("systems"), _rel, Hardware, Fabrics, resolve_link_references)
+
+
+def _fabric_file(p):
+    from .system_files import fabric_file
+    return fabric_file(p, _rel(p))
 
 
 def _load_grids() -> dict:
@@ -124,11 +108,14 @@ Hardware = Registry("Hardware", "hardware", _load_hardware,
 Models = Registry("Models", "model", _all("models", _model_file),
                   {attr: _is("category", c) for attr, c in MODEL_CATEGORIES.items()},
                   one=_one("models", _model_file))
+Fabrics = Registry("Systems.Fabrics", "fabric", _all("fabrics", _fabric_file), {},
+                   one=_one("fabrics", _fabric_file))
 Systems = Registry("Systems", "system", _load_systems,
                    {"Nodes": lambda s: hasattr(s, "accelerator"),
-                    "Fleets": lambda s: hasattr(s, "fabric")})
+                    "Fleets": lambda s: hasattr(s, "fabric")},
+                   attached={"Fabrics": Fabrics})
 Infra = Registry("Infra", "grid", _load_grids, {"Grids": lambda s: True})
 
-__all__ = ["AccuracyRow", "DeviceClasses", "Hardware", "Infra", "LinkClasses", "Models",
+__all__ = ["AccuracyRow", "DeviceClasses", "Fabrics", "Hardware", "Infra", "LinkClasses", "Models",
            "Systems", "accuracy_for", "build_spec", "quantization_accuracy", "read_yaml",
            "resolve_hardware_references", "sources"]

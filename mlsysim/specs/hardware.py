@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..errors import short
 from ..vocabulary import BYTES_PER_ELEMENT, HARDWARE_TIERS
-from .base import Float, OptionalFloat, OptionalInt, Precision, Sourced, Spec
+from .base import Float, Int, OptionalFloat, OptionalInt, Precision, Sourced, Spec
 from .calibration import AttentionCalibration, DeviceClassSpec, GemmCalibration, LinkClassSpec
 from .quantity import (
     Area,
@@ -135,12 +135,45 @@ class WaferSpec(Spec):
 
 class InterconnectSpec(Spec):
     """Device-to-device link; ``bandwidth`` is per device, per direction. ``collectives`` is
-    the link class whose α–β lines a collective library runs over it (a node's link)."""
+    the link class whose α–β lines a collective library runs over it (a node's link).
+
+    ``topology`` is "switch" (every device reaches every other at ``bandwidth`` through
+    switches: NVSwitch) or "torus" (each device is wired to its neighbours only: TPU ICI);
+    a torus gives ``torus_dims`` (their product = devices in the domain) and may give
+    ``links`` per device, each carrying ``bandwidth / links`` per direction."""
 
     name: str
     bandwidth: ByteRate
     latency: Time | None = None
     collectives: LinkClassSpec | None = None
+    topology: Literal["switch", "torus"] = "switch"
+    torus_dims: tuple[Int, ...] | None = None
+    links: OptionalInt = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _torus_has_dims(self):
+        if self.topology == "torus" and not self.torus_dims:
+            raise ValueError("a torus link needs torus_dims, e.g. torus_dims: [16, 16, 16]")
+        if self.topology != "torus" and self.torus_dims is not None:
+            raise ValueError("torus_dims applies to topology: torus only")
+        if self.torus_dims is not None and any(d < 1 for d in self.torus_dims):
+            raise ValueError(f"torus_dims must be positive integers, got {self.torus_dims}")
+        return self
+
+    @property
+    def domain_size(self) -> int | None:
+        """Devices in a torus (product of its dims); None for a switch (the node's count)."""
+        if self.torus_dims is None:
+            return None
+        size = 1
+        for d in self.torus_dims:
+            size *= d
+        return size
+
+    @property
+    def link_bandwidth(self):
+        """One link's bandwidth per direction (``bandwidth / links``), or ``bandwidth``."""
+        return self.bandwidth / self.links if self.links else self.bandwidth
 
     @cached_property
     def si(self) -> tuple[float, tuple]:
