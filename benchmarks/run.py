@@ -222,6 +222,64 @@ BUDGETS["continuous_batching"] = 100e-6  # DESIGN §9: serving solves
 BENCHMARKS["continuous_batching"] = bench_continuous_batching
 
 
+def bench_compression() -> float:
+    """Median time of one CompressionModel.solve (Llama-3 8B on H100, int4 weight-only:
+    decode and prefill, each before and after: four engine steps). Repeated calls reuse the
+    engine's plans and the kept rates, step times and step results (solvers/step_memo.py)."""
+    import mlsysim
+
+    model, hw, cm = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, mlsysim.CompressionModel()
+    return _median_call(lambda: cm.solve(model, hw, method="int4"))
+
+
+def bench_compression_new_step() -> float:
+    """CompressionModel.solve at a batch size not solved before (each call builds, evaluates
+    and assembles its four steps: the cost of a first solve; reported, no budget)."""
+    import itertools
+
+    import mlsysim
+
+    model, hw, cm = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, mlsysim.CompressionModel()
+    batches = itertools.count(10)
+    return _median_call(lambda: cm.solve(model, hw, method="int4", batch_size=next(batches)),
+                        repeat=500)
+
+
+def bench_serving_new_step() -> float:
+    """ServingModel.solve at a batch size not solved before (decode plans built and evaluated
+    each call; the batch-1 prefill is reused; reported, no budget)."""
+    import itertools
+
+    import mlsysim
+
+    model, hw, sm = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, mlsysim.ServingModel()
+    batches = itertools.count(10)
+    return _median_call(lambda: sm.solve(model, hw, seq_len=2048, batch_size=next(batches)),
+                        repeat=500)
+
+
+def bench_batching_optimizer() -> float:
+    """Median time of one BatchingOptimizer.solve (Llama-3 8B on H100, 512 + 128 tokens,
+    20 requests/s, p99 TTFT 500 ms and ITL 20 ms): a search over the batch sizes up to the
+    largest that fits (one ServingModel solve each) and, per batch, the fewest replicas."""
+    import mlsysim
+
+    opt = mlsysim.BatchingOptimizer()
+    return _median_call(lambda: opt.solve("Llama3_8B", "H100", 512, 128, 20,
+                                          p99_ttft_slo_ms=500, itl_slo_ms=20), repeat=200)
+
+
+BUDGETS["compression"] = 100e-6  # DESIGN §9: serving solves
+BENCHMARKS["compression"] = bench_compression
+BENCHMARKS["compression_new_step"] = bench_compression_new_step
+BENCHMARKS["serving_new_step"] = bench_serving_new_step
+# A search (DESIGN §9 has no entry): ~11 batch sizes, each a ServingModel solve and a
+# replica gallop + bisection of Erlang C sums. 10 ms = 100 serving solves' budget: an
+# explorer stays responsive; a first (cold) search, which builds every plan, takes ~6 ms.
+BUDGETS["batching_optimizer"] = 10e-3
+BENCHMARKS["batching_optimizer"] = bench_batching_optimizer
+
+
 def _report(name: str, seconds: float) -> None:
     budget = BUDGETS.get(name)
     ratio = f"{seconds / budget:6.3f} of budget ({budget:g} s)" if budget else "(no budget)"

@@ -17,6 +17,10 @@ the gains computed by the engine at the real regime (this module adds no latency
   peak at that format. Refused, with the engine's error, where the device has no such peak
   (fp8 on an A100).
 
+The four steps are ``Engine.solve``'s own — its plans, evaluation and results — with the
+arguments validated once and the device rates, step times and step results kept between
+solves (:mod:`.step_memo`; ``tests/test_step_memo.py`` checks them against ``Engine.solve``).
+
 Each method has a usual scope (int8 and int4: weights; fp8 and fp4: weights and activations),
 used when ``scope`` is not given. The KV cache keeps the baseline precision unless
 ``kv_precision`` narrows it. Bytes count every parameter — embeddings and LM head included — at
@@ -33,7 +37,8 @@ from ..results_compression import CompressionResult, PhaseComparison
 from ..specs.workload import TransformerWorkload
 from ..vocabulary import BYTES_PER_ELEMENT, Phase
 from . import inputs
-from .engine import Engine
+from .inputs import WorkloadArgs
+from .step_memo import rates_for, solved
 
 
 class UnsupportedMethodError(ValueError):
@@ -158,14 +163,20 @@ class CompressionModel:
         kv_before = base if kv_after is not None else None
         phases = _phases(m, phase)
         prompt, contexts = _contexts(m, seq_len, output_len, phases)
-        after = ({"precision": base, "weight_precision": method} if scope == "weights"
-                 else {"precision": method})
+        before_p = inputs.precisions(base, kv_precision=kv_before)
+        after_p = (inputs.precisions(base, method, kv_after) if scope == "weights"
+                   else inputs.precisions(method, kv_precision=kv_after))
+        effs = inputs.efficiencies()
+        rates = (rates_for(hw, before_p, effs), rates_for(hw, after_p, effs))
         results = []
-        for ph in phases:
-            common = {"batch_size": batch_size, "seq_len": contexts[ph], "phase": ph}
-            before_r = Engine.solve(m, hw, **common, precision=base, kv_precision=kv_before)
-            after_r = Engine.solve(m, hw, **common, **after, kv_precision=kv_after)
-            results.append(PhaseComparison(ph or Phase.INFERENCE.value, before_r, after_r))
+        for ph in phases:  # Engine.solve's steps, validated once (see step_memo.solved)
+            before = inputs.workload_args(m, batch_size, contexts[ph], ph, base,
+                                          kv_precision=kv_before)
+            after = WorkloadArgs(before.model, before.batch, before.context, before.phase,
+                                 after_p)
+            results.append(PhaseComparison(ph or Phase.INFERENCE.value,
+                                           solved(before, rates[0], hw),
+                                           solved(after, rates[1], hw)))
         compute = base if scope == "weights" else method
         return CompressionResult(
             model=m.name, hardware=hw.name, method=method, scope=scope, baseline=base,

@@ -59,9 +59,9 @@ from ..results_batching import BatchingCurve, ContinuousBatchingResult, StaticCo
 from ..specs.workload import TransformerWorkload
 from . import inputs
 from .engine import build_plan
-from .evaluate import evaluate
 from .inputs import RequestGroup, WorkloadArgs
 from .serving import ServingModel, _target
+from .step_memo import times_for
 
 DEFAULT_BLOCK_SIZE = 16  # tokens per KV block: vLLM's default (Kwon et al. 2023, §7.2)
 DEFAULT_CHUNK_SIZE = 512  # prompt tokens per step: the smaller of Sarathi-Serve's budgets
@@ -313,9 +313,9 @@ def _solve_at(st: _Setup, concurrency: int) -> ContinuousBatchingResult:
     decode_steps = mixed_steps = ()
     if not trace:
         decode_plan, full_plan, last_plan = steps
-        t_dec = evaluate(decode_plan, target.rates)
-        t_last = evaluate(last_plan, target.rates)
-        t_full = evaluate(full_plan, target.rates) if full_plan is not None else None
+        t_dec = times_for(decode_plan, target.rates)
+        t_last = times_for(last_plan, target.rates)
+        t_full = times_for(full_plan, target.rates) if full_plan is not None else None
         dec, last = float(t_dec.latency), float(t_last.latency)
         full = float(t_full.latency) if t_full is not None else 0.0
         phi_full, phi_last = x * (mix.chunks - 1.0), x

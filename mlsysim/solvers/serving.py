@@ -40,7 +40,7 @@ from ..vocabulary import Phase
 from . import inputs
 from .dispatch import DEVICE, NODE, resolve_target
 from .engine import build_plan
-from .evaluate import device_rates, evaluate
+from .step_memo import rates_for, times_for
 
 PREFILL_MODES = ("separate", "together")
 DEFAULT_OUTPUT_LEN = 128
@@ -78,14 +78,14 @@ def _target(hardware, args, name: str, effs, tp=None) -> _Target:
                              f"{spec.name}")
         hw, tp, label = spec, 1, spec.name
     inputs.peak_for(hw, args.precision.compute)
-    rates = device_rates(hw, args.precision, effs,
-                         node=spec if isinstance(spec, NodeSpec) else None)
+    rates = rates_for(hw, args.precision, effs,
+                      node=spec if isinstance(spec, NodeSpec) else None)
     return _Target(hw, tp, rates, hw.si.mem_capacity, label)
 
 
 def _step(args, target: _Target):
     plan = build_plan(args, target.tp)
-    return plan, evaluate(plan, target.rates)
+    return plan, times_for(plan, target.rates)
 
 
 def _count(name: str, value, low: int = 1) -> int:
