@@ -36,7 +36,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..physics.training_memory import activation_bytes_per_layer, model_state_bytes
+from ..physics.training_memory import (
+    activation_bytes_per_layer,
+    embedding_activation_bytes,
+    model_state_bytes,
+    output_activation_bytes,
+)
 from ..vocabulary import OpKind, Phase, WorkUnit
 from .inputs import WorkloadArgs
 from .plan import OperatorList, OperatorPlan
@@ -250,14 +255,21 @@ def transformer_plan(args: WorkloadArgs, tp: int = 1, grid_shape=(), *,
                  (batch * kv_after + sum(g.batch * (g.context + g.query_len) for g in fused))
                  * L * kv_width * k,
                  "activations": 0.0, "optimizer": 0.0}
-    if training:  # the one formula: physics/training_memory.py (Korthikanti 2022; ZeRO §3.1)
+    if training:  # the one formula: physics/training_memory.py (Korthikanti 2022 with
+        # sequence parallelism over tp; ZeRO §3.1): this stage's layers, embedding, LM head
+        act = dict(tp=tp, sequence_parallel=True, activation_bytes=a)
         per_layer = activation_bytes_per_layer(
-            ctx, batch, d, s.heads, tp=tp, sequence_parallel=True, recompute=recompute,
-            ffn_dim=f, gated_mlp=s.gated, experts_per_token=s.active_experts,
-            activation_bytes=a)
-        footprint["activations"] = L * per_layer
-        grads, state = model_state_bytes(params / tp, weight_bytes=w,
-                                         grad_bytes=max(w, 2.0))[1:]
+            ctx, batch, d, s.heads, recompute=recompute, ffn_dim=f, gated_mlp=s.gated,
+            experts_per_token=s.active_experts, **act)
+        footprint["activations"] = (
+            L * per_layer
+            + (embedding_activation_bytes(ctx, batch, d, **act) if first_stage and V else 0.0)
+            + (output_activation_bytes(ctx, batch, d, V, **act)
+               if last_stage and s.causal and V else 0.0))
+        held = stage_parameters(m, L, first_stage, last_stage) / tp
+        weights, grads, state = model_state_bytes(held, weight_bytes=w,
+                                                  grad_bytes=max(w, 2.0))
+        footprint["weights"] = weights
         footprint["optimizer"] = grads + state  # gradients + optimizer state
     else:
         footprint["activations"] = tokens * (d + f / tp) * a
