@@ -17,6 +17,7 @@ import numpy as np
 from ..physics.collectives import allreduce_time
 from ..physics.combine import StepTimes, combine
 from ..physics.efficiency import saturating
+from ..physics.fleet_collectives import ALLREDUCE, fleet_collective_time, torus_collective_time
 from ..vocabulary import OpKind
 from .inputs import Efficiencies, Precisions, peak_for
 from .plan import OperatorPlan
@@ -43,11 +44,15 @@ class DeviceRates:
     link_lines: tuple = ()  # (algorithm, step latency s, efficiency) per collective line
     transfer_bandwidth: float = 0.0  # B/s of a transfer link (weight injection, host copy)
     latency_scale: float = 1.0  # multiplies the fixed latencies of transfers (sensitivity)
+    fabric_bandwidth: float = 0.0  # B/s per rank per direction across nodes (one rail)
+    fabric_lines: tuple = ()  # (algorithm, step latency s, efficiency) across nodes
+    torus_dims: tuple = ()  # the node link is a torus of these dimensions (TPU pods)
+    torus_links: int = 0  # links per device of the torus (link_bandwidth split among them)
     flat: bool = False  # an efficiency override: every kernel at gemm_ceiling, no curves
 
     def scaled(self, **factors) -> DeviceRates:
         """A copy with fields multiplied: ``rates.scaled(bandwidth=1.01)``. ``peak`` scales
-        every FLOP/s; ``link_latency`` every collective step latency."""
+        every FLOP/s; ``link_latency`` every collective step latency (node and fabric)."""
         changes = {}
         for name, factor in factors.items():
             if name == "peak":
@@ -56,6 +61,8 @@ class DeviceRates:
             elif name == "link_latency":
                 changes["link_lines"] = tuple((alg, lat * factor, eff)
                                               for alg, lat, eff in self.link_lines)
+                changes["fabric_lines"] = tuple((alg, lat * factor, eff)
+                                                for alg, lat, eff in self.fabric_lines)
                 changes["latency_scale"] = self.latency_scale * factor
             else:
                 changes[name] = getattr(self, name) * factor
@@ -73,8 +80,11 @@ def vector_peak_of(hw) -> float:
 
 
 def device_rates(hw, precision: Precisions, effs: Efficiencies, node=None,
-                 link_class=None) -> DeviceRates:
-    """Rates of ``hw`` for a step at ``precision``; ``node`` adds its intra-node link."""
+                 link_class=None, fleet=None) -> DeviceRates:
+    """Rates of ``hw`` for a step at ``precision``; ``node`` adds its intra-node link,
+    ``fleet`` its node's link and the fabric (:func:`fabric_rates`)."""
+    if fleet is not None and node is None:
+        node = fleet.node
     si = hw.si
     cal = hw.device_class
     csi = cal.si
@@ -90,11 +100,15 @@ def device_rates(hw, precision: Precisions, effs: Efficiencies, node=None,
             raise ValueError(f"weight_precision={precision.weights!r}: no measured "
                              f"dequantisation cost for weight-only {precision.weights} on "
                              f"{hw.name} (its device class measures: {known})")
-    link_bw, lines = 0.0, ()
+    link_bw, lines, torus, torus_links = 0.0, (), (), 0
     if node is not None and node.intra_link is not None:
         link_bw, lines = node.intra_link.si
         if link_class is not None:
             lines = link_class.si_lines
+        if getattr(node.intra_link, "topology", None) == "torus":
+            torus = tuple(int(d) for d in node.intra_link.torus_dims)
+            torus_links = node.intra_link.links or 2 * len(torus)  # ± per dimension
+    fabric_bw, fabric_lines = fabric_rates(fleet) if fleet is not None else (0.0, ())
     return DeviceRates(
         gemm_peak=gemm_peak, attention_peak=attention_peak, vector_peak=vector_peak_of(hw),
         bandwidth=si.mem_bandwidth,
@@ -104,7 +118,26 @@ def device_rates(hw, precision: Precisions, effs: Efficiencies, node=None,
         half_context=csi.half_context, vector_efficiency=csi.vector_efficiency,
         kv_bandwidth=csi.kv_bandwidth, dequantization=dequant,
         launch=csi.kernel_launch if effs.launch is None else effs.launch,
-        link_bandwidth=link_bw, link_lines=lines, flat=flat)
+        link_bandwidth=link_bw, link_lines=lines, flat=flat, fabric_bandwidth=fabric_bw,
+        fabric_lines=fabric_lines, torus_dims=torus, torus_links=torus_links)
+
+
+def fabric_rates(fleet) -> tuple[float, tuple]:
+    """(B/s per rank per direction, collective lines) of ``fleet``'s fabric. Every GPU of a
+    node drives its own share, fabric bandwidth per node / GPUs per node (one rail per GPU in
+    a rail-optimised fat tree, when all groups of a kind communicate at once). Lines: the
+    fabric's link class (``collectives``) when it has one, else ring and tree at the fabric's
+    sourced latency per step with η = 1 (the pure α–β bound)."""
+    fabric = fleet.fabric
+    bandwidth = float(fabric.bandwidth.to("B/s").magnitude) / fleet.node.count
+    link_class = getattr(fabric, "collectives", None)
+    if link_class is not None:
+        return bandwidth, link_class.si_lines
+    if fabric.latency is None:
+        raise ValueError(f"fabric {fabric.name!r} of {fleet.name} has no latency: collectives "
+                         "across its nodes need one (give the fabric a latency)")
+    latency = float(fabric.latency.to("s").magnitude)
+    return bandwidth, (("ring", latency, 1.0), ("tree", latency, 1.0))
 
 
 def _column(x: np.ndarray, ndim: int) -> np.ndarray:
@@ -157,10 +190,15 @@ def _link_times(plan: OperatorPlan, rates: DeviceRates):
                 raise ValueError(f"operator {plan.names[i]!r} is a collective but the "
                                  "hardware has no link to run it over")
             message, group = plan.message[i], int(plan.groups[i])
-            key = (float(message), group) if message.ndim == 0 else None
+            collective, per_node = plan.collective_of(i)
+            key = (float(message), group, collective, per_node) if message.ndim == 0 else None
             t = seen.get(key) if key else None
             if t is None:
-                t = allreduce_time(message, group, rates.link_bandwidth, rates.link_lines)
+                if collective == ALLREDUCE and not per_node and not rates.torus_dims:
+                    t = allreduce_time(message, group, rates.link_bandwidth, rates.link_lines)
+                else:
+                    t = _collective_time(plan.names[i], collective, message, group, per_node,
+                                         rates)
                 if key:
                     seen[key] = t
         else:  # a transfer
@@ -174,3 +212,22 @@ def _link_times(plan: OperatorPlan, rates: DeviceRates):
             out = np.zeros(plan.flops.shape)
         out[i] = t
     return 0.0 if out is None else out
+
+
+def _collective_time(name, collective, message, group, per_node, rates: DeviceRates):
+    """A collective other than an all-reduce inside one switched node: across nodes
+    (hierarchical or flat, ``physics.fleet_collectives``) or on a torus."""
+    k = per_node or group
+    if k < group and rates.fabric_bandwidth <= 0:
+        raise ValueError(f"operator {name!r} spans {group // k} nodes ({k} of its {group} "
+                         "ranks per node) but the hardware has no fabric: give a fleet")
+    if k > 1 and rates.link_bandwidth <= 0:
+        raise ValueError(f"operator {name!r} is a collective but the hardware has no link "
+                         "to run it over")
+    if rates.torus_dims and k >= group:
+        _, lat, eff = rates.link_lines[0]
+        link = rates.link_bandwidth / rates.torus_links  # one link, per direction
+        t = torus_collective_time(collective, message, group, rates.torus_dims, link, lat, eff)
+        return t if isinstance(t, np.ndarray) else float(t)
+    return fleet_collective_time(collective, message, group, k, rates.link_bandwidth,
+                                 rates.link_lines, rates.fabric_bandwidth, rates.fabric_lines)

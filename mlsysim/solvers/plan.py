@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from ..physics.combine import weighted_sum
+from ..physics.fleet_collectives import ALLREDUCE, check_collective
 from ..vocabulary import OpKind, Phase, WorkUnit
 
 #: where an operator's compute rate comes from (the index is the operator's ``peak_code``)
@@ -38,13 +39,25 @@ class OperatorList:
     def __init__(self):
         self.names, self.kinds, self.peaks, self.count = [], [], [], []
         self.groups, self.streams_kv, self.latency = [], [], []
+        self.collectives, self.ranks_per_node = [], []
         self.columns = {name: [] for name in _NUMERIC}
 
     def add(self, name: str, kind: OpKind, count: float, flops, bytes_moved, *, rows=1.0,
             weight_bytes=0.0, message=0.0, group: int = 1, peak: str | None = None,
-            streams_kv: bool = False, latency: float = 0.0) -> None:
+            streams_kv: bool = False, latency: float = 0.0, collective: str = ALLREDUCE,
+            ranks_per_node: int | None = None) -> None:
         """One operator, run ``count`` times per step; ``rows`` is the shape its efficiency
-        curve reads (GEMM rows, attention context)."""
+        curve reads (GEMM rows, attention context). A collective moves ``message`` bytes
+        (nccl-tests' size convention, ``physics.fleet_collectives``) among ``group`` ranks
+        with ``collective`` ∈ allreduce, reduce_scatter, allgather, alltoall, p2p;
+        ``ranks_per_node`` of them share a node (default: the whole group in one node)."""
+        if collective != ALLREDUCE:
+            check_collective(collective)
+        if ranks_per_node is None or ranks_per_node >= group:
+            ranks_per_node = 0  # the whole group inside one node
+        elif ranks_per_node < 1 or group % ranks_per_node:
+            raise ValueError(f"operator {name!r}: ranks_per_node must be a positive divisor "
+                             f"of the group ({group}); got {ranks_per_node!r}")
         peak = peak or _DEFAULT_PEAK.get(kind, VECTOR_PEAK)
         if peak not in (GEMM_PEAK, ATTENTION_PEAK):
             rows = 1.0  # no shape curve: rows / (rows + 0) = 1
@@ -55,6 +68,8 @@ class OperatorList:
         self.groups.append(group)
         self.streams_kv.append(streams_kv)
         self.latency.append(float(latency))
+        self.collectives.append(collective)
+        self.ranks_per_node.append(int(ranks_per_node))
         cols = self.columns
         cols["flops"].append(flops)
         cols["bytes"].append(bytes_moved)
@@ -89,6 +104,8 @@ class OperatorList:
             "groups": np.array(self.groups, dtype=np.intp),
             "streams_kv": np.array(self.streams_kv, dtype=bool),
             "latency": np.array(self.latency, dtype=float),
+            "collectives": tuple(self.collectives),
+            "ranks_per_node": np.array(self.ranks_per_node, dtype=np.intp),
             **{name: stack(values) for name, values in self.columns.items()},
         }
 
@@ -123,6 +140,10 @@ class OperatorPlan:
     precision: object  # inputs.Precisions
     devices: int = 1
     notes: tuple[str, ...] = field(default=())
+    #: per operator: the collective it runs (allreduce when absent) and how many of its group
+    #: share a node (0 or absent: the whole group inside one node)
+    collectives: tuple[str, ...] = field(default=())
+    ranks_per_node: np.ndarray | None = None
 
     @classmethod
     def build(cls, ops: OperatorList, grid_shape=(), **step) -> OperatorPlan:
@@ -132,8 +153,9 @@ class OperatorPlan:
         """This plan with its arrays made read-only (plans are shared between solves)."""
         for value in (self.peak_code, self.memory_code, self.kernel, self.count, self.groups,
                       self.streams_kv, self.latency, self.flops, self.bytes, self.rows,
-                      self.weight_bytes, self.message):
-            value.flags.writeable = False
+                      self.weight_bytes, self.message, self.ranks_per_node):
+            if value is not None:
+                value.flags.writeable = False
         return self
 
     @cached_property
@@ -151,6 +173,12 @@ class OperatorPlan:
         """Indices of the collectives and transfers (the operators with a link time)."""
         return tuple(i for i, k in enumerate(self.kinds)
                      if k in (OpKind.COLLECTIVE, OpKind.TRANSFER))
+
+    def collective_of(self, i: int) -> tuple[str, int]:
+        """(collective, ranks per node; 0 = the whole group in one node) of operator ``i``."""
+        if i < len(self.collectives):
+            return self.collectives[i], int(self.ranks_per_node[i])
+        return ALLREDUCE, 0
 
     @cached_property
     def kernels(self) -> float:
