@@ -43,6 +43,7 @@ over dp.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 RECOMPUTE_MODES = ("none", "selective", "full")
@@ -56,12 +57,14 @@ MASTER_BYTES = 4.0  # fp32 master weights when the working weights are narrower
 
 @dataclass(frozen=True, slots=True)
 class MemoryBreakdown:
-    """Bytes per device of the busiest pipeline stage."""
+    """Bytes per device of the busiest pipeline stage (``stage``: "first", "last" or
+    "whole model" when pp = 1)."""
 
     weights: float
     gradients: float
     optimizer: float
     activations: float
+    stage: str = "whole model"
 
     @property
     def total(self) -> float:
@@ -151,8 +154,8 @@ def model_state_bytes(params: float, *, expert_params: float = 0.0, shard: int =
 
 
 def _positive(name: str, value, integer: bool = True) -> None:
-    bad = isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
-    if bad or value <= 0 or (integer and int(value) != value):
+    bad = isinstance(value, bool) or not isinstance(value, (int, float))
+    if bad or not math.isfinite(value) or value <= 0 or (integer and int(value) != value):
         kind = "a positive integer" if integer else "positive"
         raise ValueError(f"{name} must be {kind}; got {value!r}")
 
@@ -216,7 +219,7 @@ def training_memory(*, params: float, layers: int, d_model: int, heads: int, seq
     dense_layer = (layer_params - expert_params) / pp / tp
     expert_layer = expert_params / pp / ep
 
-    def stage(first: bool, last: bool, microbatches: int) -> MemoryBreakdown:
+    def stage(first: bool, last: bool, microbatches: int, name: str) -> MemoryBreakdown:
         dense = dense_layer + ((embedding if first else 0.0)
                                + (head if last and not (first and tied_embeddings) else 0.0)) / tp
         w, g, o = model_state_bytes(dense + expert_layer, expert_params=expert_layer,
@@ -225,9 +228,9 @@ def training_memory(*, params: float, layers: int, d_model: int, heads: int, seq
                                     grad_bytes=grad_bytes)
         acts = microbatches * (stage_layers * per_layer + (embed_act if first else 0.0))
         acts += out_act if last else 0.0
-        return MemoryBreakdown(w, g, o, acts / cp)
+        return MemoryBreakdown(w, g, o, acts / cp, name)
 
     if pp == 1:
-        return stage(True, True, in_flight)
-    first, last = stage(True, False, in_flight), stage(False, True, 1)
+        return stage(True, True, in_flight, "whole model")
+    first, last = stage(True, False, in_flight, "first"), stage(False, True, 1, "last")
     return first if first.total >= last.total else last
