@@ -268,6 +268,11 @@ def test_palm_mfu_is_tokens_per_second_times_6n_over_the_peak():
     mfu = tokens * 6 * _model(case).parameter_count / (_peak(case) * case["scenario"]["gpus"])
     stated = case["also_stated"]
     assert mfu == pytest.approx(stated["mfu_without_attention"], abs=0.001)
+    # with attention: 6N + 12 L H Q T per token, 48 heads of Q = 256 (PaLM Table 1)
+    m, seq = _model(case), case["scenario"]["seq_len"]
+    per_token = 6 * m.parameter_count + 12 * m.layers * 48 * 256 * seq
+    with_attention = tokens * per_token / (_peak(case) * case["scenario"]["gpus"])
+    assert with_attention == pytest.approx(case["measured"], abs=0.001)
     assert stated["mfu_without_attention"] < case["measured"] < stated["hfu"]
 
 
