@@ -220,6 +220,15 @@ def test_more_data_parallel_devices_never_raise_memory(cfg, dp1, dp2):
 
 
 @settings(max_examples=120, deadline=None)
+@given(CONFIG, st.sampled_from([1, 2, 3, 4, 6, 8, 12, 16, 24, 32]), st.sampled_from([1, 2, 4]))
+def test_more_tensor_or_context_parallel_devices_never_raise_memory(cfg, tp2, cp):
+    """Every device count that divides the heads: tp = 1 ≤ tp2; cp = 1 ≤ cp."""
+    narrow = gpt(**{**cfg, "tp": 1})
+    assert gpt(**{**cfg, "tp": tp2}).total <= narrow.total * (1 + 1e-12)
+    assert gpt(**{**cfg, "cp": cp}).total <= gpt(**cfg).total * (1 + 1e-12)
+
+
+@settings(max_examples=120, deadline=None)
 @given(CONFIG, st.integers(1, 16))
 def test_full_le_selective_le_none_and_sp_le_no_sp(cfg, dp):
     cfg = {**cfg, "dp": dp}
@@ -246,6 +255,15 @@ def test_solver_result_quantities_and_feasibility():
                    activation_recomputation="full")
     assert fits.feasible and fits.constraint_trace == ()
     assert fits.total.to("B").magnitude <= fits.capacity.to("B").magnitude
+
+
+def test_memory_breakdown_is_the_solvers_numbers():
+    from mlsysim.solvers.training_memory import memory_breakdown
+    kw = dict(seq_len=4096, tp=8, pp=4, dp=8, zero_stage=1, microbatch_count=8)
+    b = memory_breakdown("Llama3_70B", **kw)
+    r = M.solve("Llama3_70B", "H100", **kw)
+    assert b.total == pytest.approx(r.total.to("B").magnitude)
+    assert b.stage == r.stage == "first"
 
 
 def test_engine_training_footprint_is_the_same_formula():

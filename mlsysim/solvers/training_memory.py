@@ -10,11 +10,14 @@ microbatches' activations (Narayanan et al. SC21, §2.2); the busiest stage is r
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..constraints import Constraint
 from ..formatting import format_bytes
 from ..physics.training_memory import (
     OPTIMIZERS,
     RECOMPUTE_MODES,
+    MemoryBreakdown,
     optimizer_bytes_per_param,
     training_memory,
 )
@@ -70,25 +73,43 @@ def expert_parameters(model: TransformerWorkload) -> float:
     return s.params * experts / model.shape_parameters
 
 
-def memory_breakdown(model, *, seq_len, batch_size=1, tp=1, pp=1, dp=1, ep=1, cp=1,
-                     zero_stage=0, activation_recomputation="none", sequence_parallel=False,
-                     optimizer="adam", precision="bf16", microbatch_count=1):
-    """Validate the arguments; return them resolved (model spec, seq_len, batch, sizes,
-    zero stage, recomputation, sequence parallel, optimizer, precision), the microbatches in
-    flight and the :class:`MemoryBreakdown` of the busiest stage."""
+class Config(NamedTuple):
+    """A validated training-memory configuration and its breakdown."""
+
+    model: TransformerWorkload
+    seq_len: int
+    batch: int
+    tp: int
+    pp: int
+    dp: int
+    ep: int
+    cp: int
+    microbatch_count: int
+    zero_stage: int
+    recompute: str
+    sequence_parallel: bool
+    optimizer: str
+    precision: str
+    in_flight: int
+    breakdown: MemoryBreakdown
+
+
+def resolve(model, *, seq_len=None, batch_size=1, tp=1, pp=1, dp=1, ep=1, cp=1,
+            zero_stage=0, activation_recomputation="none", sequence_parallel=False,
+            optimizer="adam", precision="bf16", microbatch_count=1) -> Config:
+    """Validate the arguments (one clear ValueError each) and compute the breakdown."""
     spec = _model(model)
     s = spec.si
     seq_len = inputs.context_for(spec, seq_len)
     batch = inputs.positive_int("batch_size", batch_size)
-    sizes = {k: inputs.positive_int(k, v) for k, v in
-             (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep), ("cp", cp),
-              ("microbatch_count", microbatch_count))}
+    tp, pp, dp, ep, cp, m = (inputs.positive_int(k, v) for k, v in
+                             (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep), ("cp", cp),
+                              ("microbatch_count", microbatch_count)))
     zero_stage = _zero(zero_stage)
     mode = _choice("activation_recomputation", activation_recomputation, RECOMPUTE_MODES)
     sp = inputs.flag("sequence_parallel", sequence_parallel)
     optimizer = _choice("optimizer", optimizer, OPTIMIZERS)
     precision = _choice("precision", precision, TRAINING_PRECISIONS)
-    tp, pp, ep = sizes["tp"], sizes["pp"], sizes["ep"]
     if s.heads % tp:
         raise ValueError(f"tp={tp} must divide {spec.name}'s {s.heads} attention heads")
     if s.layers % pp:
@@ -97,22 +118,27 @@ def memory_breakdown(model, *, seq_len, batch_size=1, tp=1, pp=1, dp=1, ep=1, cp
         raise ValueError(f"ep={ep} splits experts; {spec.name} is a dense model (use ep=1)")
     if s.experts > 1 and s.experts % ep:
         raise ValueError(f"ep={ep} must divide {spec.name}'s {s.experts} experts")
-    if seq_len % sizes["cp"]:
-        raise ValueError(f"cp={sizes['cp']} must divide seq_len={seq_len}")
+    if seq_len % cp:
+        raise ValueError(f"cp={cp} must divide seq_len={seq_len}")
     w = BYTES_PER_ELEMENT[precision]
-    in_flight = min(pp, sizes["microbatch_count"]) if pp > 1 else 1
-    kw = dict(params=s.params, layers=s.layers, d_model=s.d_model, heads=s.heads,
-              seq_len=seq_len, microbatch=batch, expert_params=expert_parameters(spec),
-              vocab=s.vocab, tp=tp, pp=pp, dp=sizes["dp"], ep=ep, cp=sizes["cp"],
-              zero_stage=zero_stage, recompute=mode, sequence_parallel=sp,
-              optimizer=optimizer, weight_bytes=w, grad_bytes=max(w, 2.0),
-              activation_bytes=w, ffn_dim=s.ffn_dim, gated_mlp=s.gated,
-              experts=s.experts if s.experts > 1 else 0,
-              experts_per_token=s.active_experts if s.experts > 1 else 1,
-              tied_embeddings=s.tied, lm_head=s.causal)
-    breakdown = training_memory(in_flight=in_flight, **kw)
-    return (spec, seq_len, batch, sizes, zero_stage, mode, sp, optimizer, precision,
-            in_flight, breakdown)
+    in_flight = min(pp, m) if pp > 1 else 1
+    moe = s.experts > 1
+    breakdown = training_memory(
+        params=s.params, layers=s.layers, d_model=s.d_model, heads=s.heads, seq_len=seq_len,
+        microbatch=batch, expert_params=expert_parameters(spec), vocab=s.vocab, tp=tp, pp=pp,
+        dp=dp, ep=ep, cp=cp, zero_stage=zero_stage, recompute=mode, sequence_parallel=sp,
+        optimizer=optimizer, weight_bytes=w, grad_bytes=max(w, 2.0), in_flight=in_flight,
+        activation_bytes=w, ffn_dim=s.ffn_dim, gated_mlp=s.gated,
+        experts=s.experts if moe else 0, experts_per_token=s.active_experts if moe else 1,
+        tied_embeddings=s.tied, lm_head=s.causal)
+    return Config(spec, seq_len, batch, tp, pp, dp, ep, cp, m, zero_stage, mode, sp,
+                  optimizer, precision, in_flight, breakdown)
+
+
+def memory_breakdown(model, **kwargs) -> MemoryBreakdown:
+    """The :class:`MemoryBreakdown` (bytes per device, busiest stage) of ``model`` under the
+    keyword arguments of :meth:`TrainingMemoryModel.solve` (without hardware)."""
+    return resolve(model, **kwargs).breakdown
 
 
 class TrainingMemoryModel:
@@ -127,27 +153,25 @@ class TrainingMemoryModel:
         ``microbatch_count`` the microbatches per step (their activations in flight on the
         first pipeline stage: min(pp, m) under 1F1B)."""
         hw = _device(hardware)
-        (spec, seq_len, batch, sizes, zero_stage, mode, sp, optimizer, precision, in_flight,
-         breakdown) = memory_breakdown(
-            model, seq_len=seq_len, batch_size=batch_size, tp=tp, pp=pp, dp=dp, ep=ep, cp=cp,
-            zero_stage=zero_stage, activation_recomputation=activation_recomputation,
-            sequence_parallel=sequence_parallel, optimizer=optimizer, precision=precision,
-            microbatch_count=microbatch_count)
+        c = resolve(model, seq_len=seq_len, batch_size=batch_size, tp=tp, pp=pp, dp=dp, ep=ep,
+                    cp=cp, zero_stage=zero_stage,
+                    activation_recomputation=activation_recomputation,
+                    sequence_parallel=sequence_parallel, optimizer=optimizer,
+                    precision=precision, microbatch_count=microbatch_count)
         capacity = hw.si.mem_capacity
-        devices = sizes["tp"] * sizes["pp"] * sizes["dp"] * sizes["ep"] * sizes["cp"]
-        trace = _memory_trace(breakdown, capacity, devices)
-        w = BYTES_PER_ELEMENT[precision]
-        per_param = w + max(w, 2.0) + optimizer_bytes_per_param(optimizer, w)
+        trace = _memory_trace(c.breakdown, capacity, c.tp * c.pp * c.dp * c.ep * c.cp)
+        w = BYTES_PER_ELEMENT[c.precision]
+        per_param = w + max(w, 2.0) + optimizer_bytes_per_param(c.optimizer, w)
         return TrainingMemoryResult(
-            model=spec.name, hardware=hw.name, precision=precision, optimizer_name=optimizer,
-            seq_len=seq_len, batch_size=batch, microbatch_count=sizes["microbatch_count"],
-            in_flight=in_flight, tp=sizes["tp"], pp=sizes["pp"], dp=sizes["dp"],
-            ep=sizes["ep"], cp=sizes["cp"], zero_stage=zero_stage,
-            activation_recomputation=mode, sequence_parallel=sp, stage=breakdown.stage,
-            breakdown=breakdown, capacity_bytes=capacity, bytes_per_parameter=per_param,
-            feasible=not trace, constraint_trace=trace,
-            notes=_notes(optimizer, per_param, mode, sp, sizes["tp"], breakdown.stage,
-                         in_flight))
+            model=c.model.name, hardware=hw.name, precision=c.precision,
+            optimizer_name=c.optimizer, seq_len=c.seq_len, batch_size=c.batch,
+            microbatch_count=c.microbatch_count, in_flight=c.in_flight, tp=c.tp, pp=c.pp,
+            dp=c.dp, ep=c.ep, cp=c.cp, zero_stage=c.zero_stage,
+            activation_recomputation=c.recompute, sequence_parallel=c.sequence_parallel,
+            stage=c.breakdown.stage, breakdown=c.breakdown, capacity_bytes=capacity,
+            bytes_per_parameter=per_param, feasible=not trace, constraint_trace=trace,
+            notes=_notes(c.optimizer, per_param, c.recompute, c.sequence_parallel, c.tp,
+                         c.breakdown.stage, c.in_flight))
 
 
 def _memory_trace(breakdown, capacity: float, devices: int) -> tuple[Constraint, ...]:
