@@ -29,7 +29,8 @@ leave the two waits A = min(TTFT SLO − P(B), e2e SLO − S(B)).
 ``max_batch_size``, or the ``max_batch_size`` given if smaller) and that boundary; for each,
 the fewest replicas whose queue wait fits in A minus the fill wait (galloping, then
 bisection: the wait falls as replicas are added). Chosen: the fewest replicas (the lowest
-cost), then the largest batch (the lowest cost per token at full load). Cost per million
+cost), then the largest batch (the lowest cost per token at full load). The arithmetic of
+one batch size (waits, replicas, largest rate) is in :mod:`.goodput_search`. Cost per million
 output tokens = price/h × devices per replica × replicas / (goodput × output tokens × 3600
 s/h) × 1e6.
 """
@@ -41,16 +42,26 @@ from dataclasses import replace
 from numbers import Real
 from typing import NamedTuple
 
-from ..formatting import format_time, sig
-from ..physics import queueing as q
-from ..physics.batch_queue import fill_quantile, queue_wait_quantile
+from ..formatting import sig
 from ..results_goodput import GoodputCandidate, GoodputResult
 from . import inputs
 from .dispatch import NODE, resolve_target
+from .goodput_search import (
+    Point,
+    Slos,
+    batch_sizes,
+    max_rate,
+    p99_wait,
+    plural,
+    point,
+    qps,
+    replicas_needed,
+    violations,
+    vs,
+    wait_room,
+)
 from .queueing import MAX_REPLICAS, arrival_rate, duration_seconds, replicas
 from .serving import ServingModel
-
-P_EACH = 0.995  # each wait at its p99.5: the sum bounds the p99 (union bound)
 
 NOTES = (
     "Static batches: every B consecutive requests form a batch, which queues (FCFS) for the "
@@ -65,26 +76,10 @@ NOTES = (
 )
 
 
-class _Slos(NamedTuple):
-    ttft: float | None  # seconds
-    itl: float | None
-    e2e: float | None
-
-
-class _Point(NamedTuple):
-    """One batch size on one replica: service times (s) and its fill wait at unit rate."""
-
-    batch: int
-    prefill: float
-    decode: float
-    service: float
-    fill: float  # p99.5 of the fill wait at 1 request/s (divide by λ)
-
-
 class _Setup(NamedTuple):
     serve: object  # batch size -> ServingResult
     lam: float
-    slos: _Slos
+    slos: Slos
     max_replicas: int | None
     price: float  # USD per device-hour
     devices: int  # per replica
@@ -103,9 +98,9 @@ def _rate(value) -> float:
     return lam
 
 
-def _slos(ttft, itl, e2e) -> _Slos:
+def _slos(ttft, itl, e2e) -> Slos:
     named = (("p99_ttft_slo_ms", ttft), ("itl_slo_ms", itl), ("p99_e2e_slo_ms", e2e))
-    slos = _Slos(*(None if v is None else duration_seconds(n, v) for n, v in named))
+    slos = Slos(*(None if v is None else duration_seconds(n, v) for n, v in named))
     if slos == (None, None, None):
         raise ValueError("give at least one SLO: p99_ttft_slo_ms, itl_slo_ms or p99_e2e_slo_ms "
                          "(milliseconds, or a string such as '200 ms')")
@@ -151,184 +146,74 @@ def _setup(model, hardware, seq_len, output_len, arrival_rate_qps, ttft, itl, e2
                   p99_ttft_slo_s=slos.ttft, itl_slo_s=slos.itl, p99_e2e_slo_s=slos.e2e,
                   max_replicas=cap, max_batch_size=first.max_batch_size,
                   notes=(*NOTES, f"Cost: {sig(price)} USD per device-hour ({source}) × "
-                         f"{devices} device{_s(devices)} per replica × replicas."))
+                         f"{devices} device{plural(devices)} per replica × replicas."))
     return _Setup(serve, lam, slos, cap, price, devices, fields), first, solves
 
 
 # -- one batch size --------------------------------------------------------------------------
-def _point(r) -> _Point:
-    decode = max(r.itl_s, r.itl_last_s) if r.output_len > 1 else 0.0
-    return _Point(r.batch_size, r.batch_prefill_s, decode, r.e2e_s,
-                  fill_quantile(r.batch_size, P_EACH))
-
-
-def _s(n: int) -> str:
-    return "" if n == 1 else "s"
-
-
-def _qps(x: float) -> str:
-    return f"{sig(x)} req/s"
-
-
-def _vs(a: float, b: float) -> str:
-    return f"{format_time(a)} > {format_time(b)}"
-
-
-def _violations(pt: _Point, slos: _Slos, lam: float) -> list[tuple[str, str, str]]:
-    """SLOs the batch misses at ``lam`` whatever the replicas: (key, short text, sentence)."""
-    out, who = [], "a request" if pt.batch == 1 else f"batch {pt.batch:,}"
-    if slos.ttft is not None and pt.prefill > slos.ttft:
-        what = "the prefill alone" if pt.batch == 1 else f"batch {pt.batch:,}'s prefill alone"
-        out.append(("ttft", f"prefill {_vs(pt.prefill, slos.ttft)} (TTFT SLO)",
-                    f"p99 TTFT ≤ {format_time(slos.ttft)} cannot be met: {what} takes "
-                    f"{_vs(pt.prefill, slos.ttft)}, before any wait"))
-    if slos.itl is not None and pt.decode > slos.itl:
-        out.append(("itl", f"decode step {_vs(pt.decode, slos.itl)} (ITL SLO)",
-                    f"ITL ≤ {format_time(slos.itl)} cannot be met: a decode step of {who} "
-                    f"takes {_vs(pt.decode, slos.itl)}"))
-    if slos.e2e is not None and pt.service > slos.e2e:
-        out.append(("e2e", f"end-to-end {_vs(pt.service, slos.e2e)} (SLO)",
-                    f"p99 end-to-end ≤ {format_time(slos.e2e)} cannot be met: {who} takes "
-                    f"{_vs(pt.service, slos.e2e)} end to end, before any wait"))
-    allowed, key = _allowed(pt, slos)
-    if not out and allowed is not None and pt.fill / lam > allowed:
-        fill, label = pt.fill / lam, {"ttft": "p99 TTFT", "e2e": "p99 end-to-end"}[key]
-        out.append((key, f"filling {_vs(fill, allowed)} left by the {label} SLO",
-                    f"{label} cannot be met by batch {pt.batch:,} at {_qps(lam)}: filling "
-                    f"it takes {format_time(fill)} (p99.5), more than the "
-                    f"{format_time(allowed)} the SLO leaves after its "
-                    f"{'prefill' if key == 'ttft' else 'service'}"))
-    return out
-
-
-def _allowed(pt: _Point, slos: _Slos) -> tuple[float | None, str | None]:
-    """The time the p99 SLOs leave for the two waits, and which SLO leaves the least."""
-    room = [(slos.ttft - pt.prefill, "ttft")] if slos.ttft is not None else []
-    room += [(slos.e2e - pt.service, "e2e")] if slos.e2e is not None else []
-    return min(room) if room else (None, None)
-
-
-def _wait(pt: _Point, lam: float, n: int) -> float | None:
-    """The bound on a request's p99 wait (fill + queue); None when unstable."""
-    queue = queue_wait_quantile(lam, pt.service, n, pt.batch, P_EACH)
-    return None if queue is None else pt.fill / lam + queue
-
-
-def _ok(pt: _Point, lam: float, n: int, allowed: float | None) -> bool:
-    if allowed is None:
-        return q.stable(lam / pt.batch, 1.0 / pt.service, n)
-    wait = _wait(pt, lam, n)
-    return wait is not None and wait <= allowed
-
-
-def _replicas_needed(pt: _Point, lam: float, allowed: float | None) -> int | None:
-    """The fewest replicas meeting the SLOs at ``lam`` (the fill wait already fits): more
-    replicas only shorten the queue, so gallop up from the fewest that keep up, then bisect."""
-    low = int(lam * pt.service / pt.batch)  # the most that cannot keep up, up to rounding
-    while low > 0 and q.stable(lam / pt.batch, 1.0 / pt.service, low):
-        low -= 1
-    high, gap = low + 1, 1
-    while not _ok(pt, lam, high, allowed):
-        if high >= MAX_REPLICAS:
-            return None
-        low, gap = high, gap * 2
-        high = min(low + gap, MAX_REPLICAS)
-    while high - low > 1:
-        mid = (low + high) // 2
-        low, high = (low, mid) if _ok(pt, lam, mid, allowed) else (mid, high)
-    return high
-
-
-def _max_rate(pt: _Point, n: int, allowed: float | None, lam: float) -> float:
-    """The largest admitted rate ≤ ``lam`` meeting the SLOs on ``n`` replicas (the largest
-    overall when ``lam`` meets them), 0 if none: the fill wait grows as the rate falls and
-    the queue wait as it rises, so from ``lam`` the search steps down to a rate that meets
-    them (while the fill wait alone fits), then bisects."""
-    capacity = n * pt.batch / pt.service
-    if allowed is None:
-        return capacity  # a supremum: every rate below it has a steady state
-    if _ok(pt, lam, n, allowed):
-        lo, hi = lam, capacity
-    else:
-        hi, lo = lam, lam / 2 ** 0.125
-        while not _ok(pt, lo, n, allowed):
-            if pt.fill / lo > allowed or lo < lam * 1e-6:
-                return 0.0
-            hi, lo = lo, lo / 2 ** 0.125
-    while hi - lo > 1e-12 * hi:
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if _ok(pt, mid, n, allowed) else (lo, mid)
-    return lo
-
-
-def _candidate(st: _Setup, pt: _Point, output_len: int, fixed: int | None = None):
+def _candidate(st: _Setup, pt: Point, output_len: int, fixed: int | None = None):
     """One batch size: the fewest replicas that serve λ (at most ``max_replicas``, or
     exactly ``fixed``), else the goodput the cap allows."""
     tokens = pt.batch * output_len / pt.service
     base = dict(batch_size=pt.batch, prefill_s=pt.prefill, decode_s=pt.decode,
                 service_s=pt.service, tokens_per_s=tokens,
                 cost_per_mtok_full=st.price * st.devices / (tokens * 3600.0) * 1e6)
-    viol = _violations(pt, st.slos, st.lam)
+    viol = violations(pt, st.slos, st.lam)
     if viol:
         return GoodputCandidate(**base, replicas=None, goodput_qps=0.0, meets=False,
                                 limit=viol[0][1])
-    allowed = _allowed(pt, st.slos)[0]
-    need = _replicas_needed(pt, st.lam, allowed)
+    allowed = wait_room(pt, st.slos)[0]
+    need = replicas_needed(pt, st.lam, allowed)
     cap = st.max_replicas if fixed is None else fixed
     if need is not None and (cap is None or need <= cap):
         return GoodputCandidate(**base, replicas=need if fixed is None else fixed,
                                 goodput_qps=st.lam, meets=True,
-                                limit=f"meets every SLO on {need:,} replica{_s(need)}")
+                                limit=f"meets every SLO on {need:,} replica{plural(need)}")
     needs = f"needs {need:,} replicas" if need else f"needs over {MAX_REPLICAS:,} replicas"
     if cap is None:
         return GoodputCandidate(**base, replicas=None, goodput_qps=0.0, meets=False,
                                 limit=needs)
-    good = min(st.lam, _max_rate(pt, cap, allowed, st.lam))
+    good = min(st.lam, max_rate(pt, cap, allowed, st.lam))
     return GoodputCandidate(**base, replicas=need, goodput_qps=good, meets=False,
-                            limit=f"{needs}; {_qps(good)} on {cap:,}")
+                            limit=f"{needs}; {qps(good)} on {cap:,}")
 
 
 # -- the configuration -----------------------------------------------------------------------
-def _configured(st: _Setup, pt: _Point, cand: GoodputCandidate, n: int, **extra):
+def _configured(st: _Setup, pt: Point, cand: GoodputCandidate, n: int, **extra):
     """The result for batch ``pt.batch`` on ``n`` replicas, at the admitted rate (the
     goodput)."""
-    allowed = _allowed(pt, st.slos)[0]
+    allowed = wait_room(pt, st.slos)[0]
     rate = cand.goodput_qps
-    wait = _wait(pt, rate, n) if rate > 0 else None
+    wait = p99_wait(pt, rate, n) if rate > 0 else None
     fields = {**st.fields, "feasible": True, "constraint_trace": (), **extra}
     return GoodputResult(
         **fields, batch_size=pt.batch, replicas=n, prefill_s=pt.prefill, decode_s=pt.decode,
         service_s=pt.service, p99_ttft_s=None if wait is None else pt.prefill + wait,
         p99_e2e_s=None if wait is None else pt.service + wait,
         utilization=rate * pt.service / (n * pt.batch), goodput_qps=rate,
-        max_rate_qps=_max_rate(pt, n, allowed, st.lam) if rate > 0 else 0.0)
+        max_rate_qps=max_rate(pt, n, allowed, st.lam) if rate > 0 else 0.0)
 
 
-def _what_stops(st: _Setup, nxt: _Point | None, best: GoodputCandidate, n: int, top: int):
+def _what_stops(st: _Setup, nxt: Point | None, best: GoodputCandidate, n: int, top: int):
     """What keeps the next larger batch from serving λ on ``n`` replicas: (key, sentence)."""
     if nxt is None:
         if best.batch_size >= top:
             return "memory", (f"batch {best.batch_size:,} is the largest that fits in a "
                               "replica's memory")
         return "max_batch_size", f"max_batch_size = {best.batch_size:,}"
-    viol = _violations(nxt, st.slos, st.lam)
+    viol = violations(nxt, st.slos, st.lam)
     if viol:
         return viol[0][0], f"batch {nxt.batch:,}: {viol[0][2]}"
-    on = f"batch {nxt.batch:,} on {n:,} replica{_s(n)}"
-    wait = _wait(nxt, st.lam, n)
+    on = f"batch {nxt.batch:,} on {n:,} replica{plural(n)}"
+    wait = p99_wait(nxt, st.lam, n)
     if wait is None:
         rho = st.lam * nxt.service / (n * nxt.batch)
         return "stability", f"{on} cannot keep up: ρ = {sig(rho)} ≥ 1"
     if st.slos.ttft is not None and nxt.prefill + wait > st.slos.ttft:
-        return "ttft", f"{on}: p99 TTFT {_vs(nxt.prefill + wait, st.slos.ttft)}"
+        return "ttft", f"{on}: p99 TTFT {vs(nxt.prefill + wait, st.slos.ttft)}"
     if st.slos.e2e is not None and nxt.service + wait > st.slos.e2e:
-        return "e2e", f"{on}: p99 end-to-end {_vs(nxt.service + wait, st.slos.e2e)}"
+        return "e2e", f"{on}: p99 end-to-end {vs(nxt.service + wait, st.slos.e2e)}"
     return None, ""  # reached only through rounding at an SLO's edge
-
-
-def _batch_sizes(cap: int) -> list[int]:
-    sizes = [1 << k for k in range(cap.bit_length())]
-    return sizes if sizes[-1] == cap else [*sizes, cap]
 
 
 class BatchingOptimizer:
@@ -351,14 +236,14 @@ class BatchingOptimizer:
             return GoodputResult(**st.fields, feasible=False, binding="memory",
                                  constraint_trace=tuple(first.constraint_trace),
                                  serving_solves=len(solves))
-        floor = _violations(_point(first), st.slos, st.lam)
+        floor = violations(point(first), st.slos, st.lam)
         if floor:
             return GoodputResult(**st.fields, feasible=False, binding=floor[0][0],
                                  constraint_trace=tuple(v[2] for v in floor),
                                  serving_solves=len(solves))
         top = first.max_batch_size
-        points = [_point(first if b == 1 else st.serve(b))
-                  for b in _batch_sizes(top if cap is None else min(top, cap))]
+        points = [point(first if b == 1 else st.serve(b))
+                  for b in batch_sizes(top if cap is None else min(top, cap))]
         cands = [_candidate(st, pt, first.output_len) for pt in points]
         extra = dict(candidates=tuple(cands), serving_solves=len(solves))
         meets = [i for i, c in enumerate(cands) if c.meets]
@@ -372,13 +257,13 @@ class BatchingOptimizer:
         i = max(range(len(cands)), key=lambda j: (cands[j].goodput_qps, cands[j].batch_size))
         best, n = cands[i], st.max_replicas
         if n is None or best.goodput_qps <= 0.0:
-            why = (f"{_qps(st.lam)} needs more than {MAX_REPLICAS:,} replicas" if n is None
+            why = (f"{qps(st.lam)} needs more than {MAX_REPLICAS:,} replicas" if n is None
                    else f"max_replicas = {n:,} serve no rate within the SLOs")
             return GoodputResult(**st.fields, feasible=False, binding="max_replicas",
                                  constraint_trace=(why,), **extra)
         need = f"{best.replicas:,}" if best.replicas else "more"
-        why = (f"max_replicas = {n:,} serve at most {_qps(best.goodput_qps)} within the SLOs "
-               f"(batch {best.batch_size:,}); {_qps(st.lam)} needs {need} replicas")
+        why = (f"max_replicas = {n:,} serve at most {qps(best.goodput_qps)} within the SLOs "
+               f"(batch {best.batch_size:,}); {qps(st.lam)} needs {need} replicas")
         result = _configured(st, points[i], best, n, binding="max_replicas",
                              binding_detail=why, **extra)
         return replace(result, feasible=False, constraint_trace=(why,))
@@ -401,24 +286,24 @@ class BatchingOptimizer:
             return GoodputResult(**st.fields, feasible=False, binding="memory",
                                  constraint_trace=tuple(r.constraint_trace),
                                  serving_solves=len(solves))
-        pt = _point(r)
+        pt = point(r)
         cand = _candidate(st, pt, r.output_len, fixed=n)
         extra = dict(candidates=(cand,), serving_solves=len(solves))
-        viol = _violations(pt, st.slos, st.lam)
+        viol = violations(pt, st.slos, st.lam)
         if viol:
             return GoodputResult(**st.fields, feasible=False, binding=viol[0][0],
                                  constraint_trace=tuple(v[2] for v in viol), batch_size=b,
                                  replicas=n, prefill_s=pt.prefill, decode_s=pt.decode,
                                  service_s=pt.service, **extra)
         result = _configured(st, pt, cand, n, **extra)
-        key = _allowed(pt, st.slos)[1] or "stability"
+        key = wait_room(pt, st.slos)[1] or "stability"
         what = {"stability": "the replicas' capacity", "ttft": "the p99 TTFT SLO",
                 "e2e": "the p99 end-to-end SLO"}[key]
-        why = (f"{n:,} replica{_s(n)} of batch {b:,} serve at most "
-               f"{_qps(result.max_rate_qps)}, capped by {what}")
+        why = (f"{n:,} replica{plural(n)} of batch {b:,} serve at most "
+               f"{qps(result.max_rate_qps)}, capped by {what}")
         if cand.meets:
             return replace(result, binding=key, binding_detail=why)
         need = f"{cand.replicas:,}" if cand.replicas else "more"
-        trace = f"{why}; {_qps(st.lam)} needs {need} replicas"
+        trace = f"{why}; {qps(st.lam)} needs {need} replicas"
         return replace(result, feasible=False, binding=key, binding_detail=why,
                        constraint_trace=(trace,))

@@ -49,166 +49,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
-
-import numpy as np
 
 from ..constraints import memory_constraint
+from ..physics.paged_kv import DEFAULT_BLOCK_SIZE, blocks_for, expected_wasted_slots, wasted_slots
+from ..physics.paged_kv import chunk_block_sum as _chunk_block_sum  # noqa: F401 (tests)
 from ..physics.transformer import kv_bytes_per_token
 from ..results_batching import BatchingCurve, ContinuousBatchingResult, StaticComparison
 from ..specs.workload import TransformerWorkload
 from . import inputs
 from .engine import build_plan
 from .inputs import RequestGroup, WorkloadArgs
+from .request_mix import LENGTHS, RequestMix, request_mix
 from .serving import ServingModel, _target
 from .step_memo import times_for
 
-DEFAULT_BLOCK_SIZE = 16  # tokens per KV block: vLLM's default (Kwon et al. 2023, §7.2)
 DEFAULT_CHUNK_SIZE = 512  # prompt tokens per step: the smaller of Sarathi-Serve's budgets
-LENGTHS = ("fixed", "mean")
-
-
-# -- blocks ----------------------------------------------------------------------------------
-def blocks_for(tokens, block_size: int = DEFAULT_BLOCK_SIZE):
-    """KV blocks holding ``tokens`` tokens: ⌈tokens / block_size⌉ (ints or int arrays)."""
-    return -(-tokens // block_size)
-
-
-def wasted_slots(tokens, block_size: int = DEFAULT_BLOCK_SIZE):
-    """Internal fragmentation: the last block's unused slots, blocks·block_size − tokens."""
-    return blocks_for(tokens, block_size) * block_size - tokens
-
-
-def expected_wasted_slots(block_size: int = DEFAULT_BLOCK_SIZE) -> float:
-    """(b − 1)/2: the mean unused slots when a length ends equally likely at any slot of its
-    last block (lengths uniformly distributed modulo b)."""
-    return (block_size - 1) / 2.0
-
-
-def _block_sum(n, b: int):
-    """Σ_{m=1..n} ⌈m/b⌉ = b·q(q+1)/2 + r·(q+1), with n = q·b + r."""
-    q, r = n // b, n % b
-    return b * q * (q + 1) // 2 + r * (q + 1)
-
-
-def _chunk_block_sum(m, c: int, b: int):
-    """Σ_{j=1..m} ⌈j·c/b⌉, exactly: rounding j·c up to blocks adds (−j·c) mod b slots, a
-    sequence periodic in j with period p = b/gcd(b, c) summing to gcd·p·(p − 1)/2."""
-    g = math.gcd(b, c)
-    period = b // g
-    prefix = np.cumsum((-np.arange(period) * c) % b)
-    slots = (m // period) * (g * period * (period - 1) // 2) + prefix[m % period]
-    return (c * m * (m + 1) // 2 + slots) // b
-
-
-@dataclass(frozen=True, slots=True)
-class _Mix:
-    """The request lengths, reduced to what the steady state needs (means over requests)."""
-
-    label: str
-    mean: bool  # lengths are means (expected fragmentation), not exact
-    mean_prompt: float
-    mean_output: float
-    max_prompt: int
-    max_output: int
-    life: float  # E[k + O − 1] steps
-    chunks: float  # E[k]
-    prefill_limit: int  # ⌊E[life] / E[k]⌋
-    decode_context: int  # mean past context of a decode step
-    full_context: int | None  # mean past context of a full chunk (None: every prompt ≤ c)
-    last_chunk: int  # mean size of a prompt's last chunk
-    last_context: int  # and its mean past context
-    largest_chunk: int
-    blocks: float  # blocks a running request holds, averaged over its steps
-    waste: float  # unused slots among them
-
-
-def _round(x: float) -> int:
-    return math.floor(x + 0.5)
-
-
-def _mix(prompts: np.ndarray, outputs: np.ndarray, b: int, c: int, mean: bool,
-         label: str) -> _Mix:
-    P, O = prompts.astype(np.int64), outputs.astype(np.int64)
-    k = -(-P // c)
-    life = k + O - 1
-    full, last = k - 1, P - (k - 1) * c
-    # tokens held, summed over a request's steps: chunks j·c (j < k) and P, then P + t
-    held = c * full * k // 2 + P + (O - 1) * P + O * (O - 1) // 2
-    if mean:
-        blocks = held / b + life * expected_wasted_slots(b) / b
-    else:
-        blocks = _chunk_block_sum(full, c, b) + blocks_for(P, b) \
-            + _block_sum(P + O - 1, b) - _block_sum(P, b)
-    steps, decodes, fulls = int(life.sum()), int((O - 1).sum()), int(full.sum())
-    per_request = float(blocks.sum()) / steps
-    return _Mix(
-        label=label, mean=mean, mean_prompt=float(P.mean()), mean_output=float(O.mean()),
-        max_prompt=int(P.max()), max_output=int(O.max()), life=steps / len(P),
-        chunks=float(k.mean()), prefill_limit=steps // int(k.sum()),
-        decode_context=_round(float(((O - 1) * (2 * P + O - 2)).sum()) / (2 * decodes)),
-        full_context=_round(c * float((full * (full - 1)).sum()) / (2 * fulls))
-        if fulls else None,
-        last_chunk=max(1, _round(float(last.mean()))),
-        last_context=_round(float((full * c).mean())),
-        largest_chunk=int(min(c, P.max())), blocks=per_request,
-        waste=per_request * b - float(held.sum()) / steps)
-
-
-def _requests(model, prompt_len, output_len, requests, lengths, b: int, c: int) -> _Mix:
-    """Validate the request lengths: fixed (or means), or (prompt, output) pairs."""
-    if lengths not in LENGTHS:
-        raise ValueError(f"lengths must be one of {', '.join(LENGTHS)}; got "
-                         f"{inputs.shown(lengths)}")
-    max_ctx = model.si.max_context
-    if requests is None:
-        if prompt_len is None or output_len is None:
-            raise ValueError("prompt_len and output_len (tokens per request) are required, or "
-                             "requests=[(prompt, output), ...]")
-        p = inputs.positive_int("prompt_len", prompt_len)
-        o = inputs.positive_int("output_len", output_len)
-        if max_ctx and p + o > max_ctx:
-            raise ValueError(f"prompt_len + output_len = {p + o:,} exceeds {model.name}'s "
-                             f"max_context of {max_ctx:,} tokens")
-        if o < 2:
-            raise ValueError(_NO_DECODE)
-        return _fixed_mix(p, o, b, c, lengths == "mean")
-    if prompt_len is not None or output_len is not None:
-        raise ValueError("give requests=[(prompt, output), ...] or prompt_len and output_len, "
-                         "not both")
-    if lengths == "mean":
-        raise ValueError("lengths='mean' applies to prompt_len and output_len; requests are "
-                         "exact lengths")
-    pairs = np.asarray(requests)
-    if pairs.ndim != 2 or pairs.shape[1:] != (2,) or not len(pairs) \
-            or pairs.dtype.kind not in "iu":
-        raise ValueError(f"requests must be a non-empty list of (prompt, output) integer "
-                         f"pairs, got {inputs.shown(requests)}")
-    if (pairs < 1).any():
-        i = int(np.argmax((pairs < 1).any(axis=1)))
-        raise ValueError(f"requests: every prompt and output length must be ≥ 1; request {i} "
-                         f"is {tuple(int(v) for v in pairs[i])}")
-    prompts, outputs = pairs[:, 0], pairs[:, 1]
-    longest = int((prompts + outputs).max())
-    if max_ctx and longest > max_ctx:
-        raise ValueError(f"requests: prompt + output = {longest:,} exceeds {model.name}'s "
-                         f"max_context of {max_ctx:,} tokens")
-    if (outputs < 2).all():
-        raise ValueError(_NO_DECODE)
-    label = (f"{len(pairs):,} requests of mean {prompts.mean():,.0f} prompt + "
-             f"{outputs.mean():,.0f} output tokens")
-    return _mix(prompts, outputs, b, c, False, label)
-
-
-_NO_DECODE = ("output_len must be at least 2 (for some request): continuous batching "
-              "interleaves decode steps, and the first output token comes from the prefill")
-
-
-@lru_cache(maxsize=256)
-def _fixed_mix(p: int, o: int, b: int, c: int, mean: bool) -> _Mix:
-    """Every request of p + o tokens (a pure function of its arguments, kept)."""
-    label = f"{'mean ' if mean else ''}{p:,} prompt + {o:,} output tokens"
-    return _mix(np.array([p]), np.array([o]), b, c, mean, label)
+# the block arithmetic and the request mix live in physics.paged_kv and .request_mix; their
+# public names stay importable from here
+__all__ = ["DEFAULT_BLOCK_SIZE", "DEFAULT_CHUNK_SIZE", "LENGTHS", "ContinuousBatchingModel",
+           "blocks_for", "compare_static", "expected_wasted_slots", "setup",
+           "sweep_concurrency", "wasted_slots"]
 
 
 def _decoder(model):
@@ -229,7 +89,7 @@ class _Setup:
     model: object
     base: inputs.WorkloadArgs
     target: object
-    mix: _Mix
+    mix: RequestMix
     block: int
     chunk: int
     kv_per_token: float  # bytes per token, whole model (all devices)
@@ -241,7 +101,7 @@ def setup(model, hardware, prompt_len=None, output_len=None, requests=None, leng
     model = _decoder(model)
     b = inputs.positive_int("block_size", block_size)
     c = inputs.positive_int("chunk_size", chunk_size)
-    mix = _requests(model, prompt_len, output_len, requests, lengths, b, c)
+    mix = request_mix(model, prompt_len, output_len, requests, lengths, b, c)
     base = inputs.workload_args(model, 1, None, "decode", precision, kv_precision=kv_precision)
     target = _target(hardware, base, "hardware", inputs.efficiencies())
     s = model.si
