@@ -18,21 +18,36 @@ step count and wire factor; its η, fitted on all-reduce, is assumed to carry ov
 line (NVLink SHARP) pays its fitted fixed cost once for reduce-scatter, all-gather and
 all-to-all — the switch joins all ranks at once and NCCL issues the exchanges as one grouped
 kernel — and moves the same (n−1)/n·S each rank must send (only all-reduce halves its traffic
-in the switch).
+in the switch). Known gap: on H100 NVSwitch the link class has a low-latency ring line and the
+NVLS line only, so a large reduce-scatter runs at the NVLS line's η (bus bandwidth ≈ 250 GB/s)
+where NCCL's Simple ring reaches ≈ 370 GB/s (NCCL maintainers, nccl-tests issue #212, 2024):
+conservative by about a third until the class carries a Simple ring line.
 
 Across nodes (k ranks of the group per node, m = n/k nodes, each rank on its own rail of the
 fabric at β_f = fabric bandwidth per node / GPUs per node, as in a rail-optimised fat tree):
 
-- hierarchical all-reduce (NCCL's intra-node/inter-node split; Horovod's hierarchical
-  all-reduce; Sergeev & Del Balso, arXiv 1802.05799 §4): reduce-scatter of S over the k ranks of
-  the node, all-reduce of S/k across the m nodes among ranks with the same local index (k such
-  sub-collectives at once, each on one rail), all-gather of S over the node. Reduce-scatter and
-  all-gather split the same way;
-- flat (multi-rail) ring: NCCL builds k rings, each entering and leaving every node once over
-  its own NIC, so a ring step crosses the fabric at k·β_f (bounded by the node link):
+- hierarchical all-reduce: reduce-scatter of S over the k ranks of the node, all-reduce of S/k
+  across the m nodes among ranks with the same local index (k such sub-collectives at once, each
+  on one rail), all-gather of S over the node — Horovod's HOROVOD_HIERARCHICAL_ALLREDUCE
+  (horovod/common/ops/nccl_operations.cc, NCCLHierarchicalAllreduce: ncclReduceScatter,
+  MPI_Allreduce, ncclAllgather), the "2D-Torus all-reduce" of Mikami et al. (arXiv 1811.05233,
+  2018) and HCCL's hierarchical AllReduce (Huawei CANN HCCL user guide, "Hierarchical
+  Communication Principles"). Reduce-scatter and all-gather split the same way;
+- flat (multi-rail) ring: NCCL runs one ring per channel, each entering and leaving every node
+  once over its own NIC (our reading of its rings on a rail-optimised fabric, which matches the
+  8 × 46–48 GB/s bus bandwidth NVIDIA quotes for DGX H100 rings, nccl-tests issue #290), so a
+  ring step crosses the fabric at k·β_f (bounded by the node link):
   2(n−1)·α_f + 2(n−1)/n·S/(η·min(k·β_f, β_node));
-- all-to-all: each rank sends (n−k)/n·S off its node on its own rail (NCCL's PXN routes it
-  rail-aligned) while (k−1)/n·S crosses the node link; point-to-point crosses the fabric once.
+- all-to-all: each rank sends (n−k)/n·S off its node on its own rail while (k−1)/n·S crosses
+  the node link (NCCL 2.12's PXN routes off-node traffic through the peer GPU on the right rail:
+  NVIDIA technical blog "Doubling all2all Performance with NVIDIA Collective Communication
+  Library 2.12", 2022; an all-to-all "cannot aggregate the bandwidth of multiple NICs", NCCL
+  maintainers in nccl-tests issue #267, 2024); point-to-point crosses the fabric once.
+
+The fabric's lines: a fitted link class when one exists, else ring and tree at the fabric's
+sourced latency per step with η = 1 (``solvers.evaluate.fabric_rates``). NCCL reaches 46–48 of
+an NDR NIC's 50 GB/s (nccl-tests issue #290, 2025), so η = 1 is 4–8 % optimistic for large
+messages; NCCL's per-step software latency over the network is also above the wire's.
 
 The library's choice is the fastest candidate (:func:`fleet_candidates`), as ``allreduce_time``
 does for one link.
@@ -196,24 +211,33 @@ def fastest(candidates) -> tuple[str, float]:
 
 # -- torus (TPU pods) ---------------------------------------------------------------------------
 
+def _axes(dims) -> tuple[int, ...]:
+    return tuple(d for d in dims if d > 1)
+
+
+def torus_gather_time(message, dims, link_bandwidth: float, step_latency: float = 0.0,
+                      efficiency: float = 1.0):
+    """A reduce-scatter or all-gather of ``message`` bytes (the full array) over a torus of
+    ``dims``, after Austin et al., *How to Scale Your Model* (2025), Part 3 ("AllGather over
+    multiple axes"): each axis is a bidirectional ring (a chip sends half the data each way,
+    so an axis runs at 2·η·β for ``link_bandwidth`` β per link and direction), and gathering
+    over N axes at once multiplies the bandwidth by N (the data is split so every axis' links
+    are busy); a hop costs ``step_latency`` and the longest path is Σ d_i / 2 hops:
+    (Σ d_i / 2)·α + (n−1)/n · S / (2ηβ·N), n = Π d_i. Assumes the axes carry equal shares and
+    wraparound links on every axis (TPU v4 and v5p pods; Jouppi et al., ISCA 2023, §2)."""
+    axes = _axes(dims)
+    if not axes:
+        return message * 0.0
+    n = math.prod(axes)
+    return (sum(axes) / 2.0 * step_latency
+            + (n - 1) / n * message / (2.0 * efficiency * link_bandwidth * len(axes)))
+
+
 def torus_allreduce_time(message, dims, link_bandwidth: float, step_latency: float = 0.0,
                          efficiency: float = 1.0):
-    """All-reduce over a torus of ``dims`` (e.g. (4, 4, 4)): a bidirectional-ring
-    reduce-scatter along each dimension in turn on 1/d of the previous data, then the
-    all-gathers in reverse (Ying et al., arXiv 1811.06992 §3.3, 2-D TPU pod all-reduce;
-    Jouppi et al., ISCA 2023 §2: TPU v4's 3-D torus, 6 ICI links per chip). A bidirectional
-    ring sends half the data each way, so a dimension runs at 2·``link_bandwidth`` (one link
-    per direction, per direction). Assumes dimensions run one after another (no overlap between
-    them), wraparound links in every dimension, and η of the link for every phase:
-    Σ_i 2(d_i−1)·α + 2(d_i−1)/d_i · S_i / (2ηβ), S_i = S / Π_{j<i} d_j."""
-    total = message * 0.0
-    size = message
-    for d in dims:
-        if d > 1:
-            total = total + 2 * (d - 1) * step_latency \
-                + 2 * (d - 1) / d * size / (2 * efficiency * link_bandwidth)
-            size = size / d
-    return total
+    """All-reduce over a torus: a reduce-scatter then an all-gather
+    (:func:`torus_gather_time` twice): Σ d_i·α + 2(n−1)/n · S / (2ηβ·N)."""
+    return 2.0 * torus_gather_time(message, dims, link_bandwidth, step_latency, efficiency)
 
 
 def torus_shape(group: int, dims) -> tuple[int, ...]:
@@ -235,23 +259,24 @@ def torus_shape(group: int, dims) -> tuple[int, ...]:
 def torus_collective_time(collective: str, message, group: int, dims, link_bandwidth: float,
                           step_latency: float = 0.0, efficiency: float = 1.0):
     """``collective`` over ``group`` ranks of a torus of ``dims`` (per-link bandwidth per
-    direction): all-reduce per :func:`torus_allreduce_time` on the group's
-    :func:`torus_shape`; reduce-scatter and all-gather are its first or second half; an
-    all-to-all is bounded by injection (2·len(dims) links per chip) and by the bisection (a
-    torus cut through its largest dimension D has 2·n/D links each way and n·S/4 bytes cross
-    it: S·D/(8β); Dally & Towles, Principles and Practices of Interconnection Networks, 2004,
-    §3.3), after (n−1) steps; a send crosses one link."""
-    shape = torus_shape(group, dims)
-    beta = efficiency * link_bandwidth
+    direction), on the group's :func:`torus_shape`: all-reduce, reduce-scatter and all-gather
+    per :func:`torus_gather_time`; an all-to-all is bounded by injection (2 links per axis
+    per chip) and by the bisection (a cut through the largest axis D has 2·n/D links each way
+    and n·S/4 bytes cross it: n·S/4 / (2n/D · ηβ) = S·D/(8ηβ); Dally & Towles, *Principles
+    and Practices of Interconnection Networks*, 2004, §3.3; on one ring this is Austin et al.'s
+    V/(4·W_ici) for the array V = n·S), after the longest path's hops; a send crosses one
+    link."""
     if group <= 1:
         return message * 0.0
+    shape = torus_shape(group, dims)
     if collective == ALLREDUCE:
         return torus_allreduce_time(message, shape, link_bandwidth, step_latency, efficiency)
     if collective in (REDUCE_SCATTER, ALLGATHER):
-        return 0.5 * torus_allreduce_time(message, shape, link_bandwidth, step_latency,
-                                          efficiency)
+        return torus_gather_time(message, shape, link_bandwidth, step_latency, efficiency)
+    beta = efficiency * link_bandwidth
     if collective == P2P:
         return p2p_time(message, beta, step_latency)
-    injection = (group - 1) / group * message / (2 * len(shape) * beta)
-    bisection = message * max(shape) / (8 * beta) if max(shape) > 2 else 0.0 * message
-    return (group - 1) * step_latency + np.maximum(injection, bisection)
+    axes = _axes(shape)
+    injection = (group - 1) / group * message / (2 * len(axes) * beta)
+    bisection = message * max(axes) / (8 * beta)
+    return sum(axes) / 2.0 * step_latency + np.maximum(injection, bisection)

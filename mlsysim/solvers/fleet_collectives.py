@@ -122,7 +122,8 @@ def collective_time(system, collective: str, message_bytes, group: int,
     k = _placement(node, fleet, group, ranks_per_node)
     if group > 1 and k > 1 and node.intra_link is None:
         raise ValueError(f"{node.name} has no intra-node link to run a collective over")
-    prec = precisions("fp16")
+    flops = node.accelerator.si.flops  # any supported precision: a collective has no FLOPs
+    prec = precisions(next((p for p in ("bf16", "fp16") if p in flops), next(iter(flops))))
     rates = device_rates(node.accelerator, prec, efficiencies(), node=node,
                          fleet=fleet if k < group else None)
     ops = OperatorList()
