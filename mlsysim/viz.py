@@ -33,9 +33,10 @@ from .viz_style import (
     require_unit,
     short_name,
 )
+from .viz_training import plot_training_memory
 
 __all__ = ["PALETTE", "house_style", "plot_breakdown", "plot_hardware_landscape",
-           "plot_operators", "plot_roofline", "plot_sweep", "plot_trend"]
+           "plot_operators", "plot_roofline", "plot_sweep", "plot_training_memory", "plot_trend"]
 
 
 def _flops_unit(peak: float) -> tuple[float, str]:
