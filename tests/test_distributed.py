@@ -141,6 +141,22 @@ def test_more_gpus_never_raise_per_device_memory_at_fixed_strategy(zero):
     assert all(b <= a for a, b in itertools.pairwise(totals))
 
 
+def test_zero3_collapses_on_a_slow_fabric_as_the_group_grows():
+    """ZeRO-3 all-gathers every parameter before each microbatch's forward and backward across
+    the data-parallel group: at a fixed global batch, per-GPU throughput falls as the group
+    spreads over more nodes of a 100 Gb/s Ethernet fabric, and holds on NDR InfiniBand."""
+    def per_gpu(fabric, nodes):
+        r = DM.solve("Llama3_8B", Fleet("DGX_H100", nodes, fabric), batch_size=512,
+                     seq_len=4096, zero_stage=3, activation_recomputation="full",
+                     microbatch_count=512 // (8 * nodes))
+        return r.tokens_per_sec.m_as("token/s") / r.devices, r.scaling_efficiency
+
+    slow = [per_gpu("Ethernet_100G", n) for n in (2, 64)]
+    fast = [per_gpu("InfiniBand_NDR", n) for n in (2, 64)]
+    assert slow[1][0] < 0.7 * slow[0][0] and slow[1][1] < 0.2
+    assert fast[1][0] > 0.95 * fast[0][0] and fast[1][0] > 5 * slow[1][0]
+
+
 def test_tp_all_reduces_exist_only_for_the_stage_layers():
     """A TP all-reduce after the attention and after the MLP, forward and backward, per layer
     (+ a third pass with full recomputation), and one after the embedding on the first stage:

@@ -17,6 +17,10 @@ batch / (dp·ep) sequences in ``m`` microbatches of b (layout and placement:
   backward's compute (ZeRO's per-microbatch traffic likewise); the optimizer then updates
   the local shard. The slower stage's sync and update count.
 
+Sequence parallelism (on by default when tp > 1; Korthikanti et al. 2022, §4.2.2) turns each
+TP all-reduce into a reduce-scatter and an all-gather of the same traffic: it changes the
+activations' memory here, not the time.
+
 Step = (m + p − 1)·t_mb + exposed DP sync + optimizer. Throughput = global batch × seq_len /
 step (each token counted once: no tp·pp factor). Model FLOPs per step are the engine's training
 FLOPs of the whole model for the global batch *without* recomputation (forward + 2× backward
@@ -69,14 +73,15 @@ def resolve_fleet(fleet) -> tuple[NodeSpec, int, FleetSpec | None]:
 
 
 def _rates(hw, precision, effs, node, fleet):
+    """The device's rates with its node's link and the fleet's fabric, kept by spec."""
     key = (id(hw), precision, effs, id(node), id(fleet))
     hit = _RATES.get(key)
-    if hit is not None and hit[0] is hw and hit[1] is fleet:
-        return hit[2]
+    if hit is not None and hit[0] is hw and hit[1] is node and hit[2] is fleet:
+        return hit[3]
     rates = device_rates(hw, precision, effs, node=node, fleet=fleet)
     if len(_RATES) > 256:
         _RATES.clear()
-    _RATES[key] = (hw, fleet, rates)
+    _RATES[key] = (hw, node, fleet, rates)
     return rates
 
 
@@ -166,8 +171,8 @@ def solve_layout(model, node, fleet_spec, lay: Layout, prec, effs, label: str,
             best = entry
     t_mb, stage, kernels, tp_s, got, dp_mb_hidden, _, _ = best
     # the step ends with the slower stage's sync and update
-    sync, opt = max((c_s.get((st, STEP, DP), 0.0), c_s.get((st, STEP, OPTIMIZER), 0.0))
-                    for st in stage_names(lay.pp))
+    sync, opt = max(((c_s.get((st, STEP, DP), 0.0), c_s.get((st, STEP, OPTIMIZER), 0.0))
+                     for st in stage_names(lay.pp)), key=sum)
     m, p = lay.microbatches, lay.pp
     sync_hidden = min(lay.overlap * sync, m * (kernels - dp_mb_hidden))
     parts = (("compute", m * kernels), ("tp_communication", m * tp_s),
