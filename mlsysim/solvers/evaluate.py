@@ -18,7 +18,6 @@ from ..physics.collectives import allreduce_time
 from ..physics.combine import StepTimes, combine
 from ..physics.efficiency import saturating
 from ..physics.fleet_collectives import ALLREDUCE, fleet_collective_time, torus_collective_time
-from ..vocabulary import OpKind
 from .inputs import Efficiencies, Precisions, peak_for
 from .plan import OperatorPlan
 
@@ -182,19 +181,17 @@ def evaluate(plan: OperatorPlan, rates: DeviceRates, overlap: float = 0.0) -> St
 def _link_times(plan: OperatorPlan, rates: DeviceRates):
     """α–β time of each collective or transfer operator (zero for kernels)."""
     out = None
-    seen = {}  # (message, devices) → time, for the scalar plan's repeated collectives
-    for i in plan.link_operators:
-        kind = plan.kinds[i]
-        if kind == OpKind.COLLECTIVE:
-            if rates.link_bandwidth <= 0:
-                raise ValueError(f"operator {plan.names[i]!r} is a collective but the "
-                                 "hardware has no link to run it over")
-            message, group = plan.message[i], int(plan.groups[i])
-            collective, per_node = plan.collective_of(i)
+    seen = {}  # (message, group, collective, per node) → time, for repeated collectives
+    for i, is_collective, group, collective, per_node in plan.link_specs:
+        if is_collective:
+            message = plan.message[i]
             key = (float(message), group, collective, per_node) if message.ndim == 0 else None
             t = seen.get(key) if key else None
             if t is None:
                 if collective == ALLREDUCE and not per_node and not rates.torus_dims:
+                    if rates.link_bandwidth <= 0:
+                        raise ValueError(f"operator {plan.names[i]!r} is a collective but the "
+                                         "hardware has no link to run it over")
                     t = allreduce_time(message, group, rates.link_bandwidth, rates.link_lines)
                 else:
                     t = _collective_time(plan.names[i], collective, message, group, per_node,

@@ -174,6 +174,13 @@ class OperatorPlan:
         return tuple(i for i, k in enumerate(self.kinds)
                      if k in (OpKind.COLLECTIVE, OpKind.TRANSFER))
 
+    @cached_property
+    def link_specs(self) -> tuple[tuple[int, bool, int, str, int], ...]:
+        """(index, is a collective, group, collective, ranks per node) of each link operator
+        (what the engine's link dispatch reads, computed once per plan)."""
+        return tuple((i, self.kinds[i] == OpKind.COLLECTIVE, int(self.groups[i]),
+                      *self.collective_of(i)) for i in self.link_operators)
+
     def collective_of(self, i: int) -> tuple[str, int]:
         """(collective, ranks per node; 0 = the whole group in one node) of operator ``i``."""
         if i < len(self.collectives):
