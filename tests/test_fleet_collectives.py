@@ -277,6 +277,16 @@ def test_link_latency_sensitivity_scales_the_fabric_too():
     assert rates.link_lines == (("ring", 2e-6, 1.0),)
 
 
+def test_one_rank_per_node_needs_no_node_link():
+    # single-GPU nodes: the collective runs on the fabric alone
+    rates = _rates(link_bandwidth=0.0, link_lines=())
+    plan = _plan({"message": 1e9, "group": 4, "ranks_per_node": 1})
+    assert float(evaluate(plan, rates).latency) == \
+        pytest.approx(2 * 3 / 4 * 1e9 / 50e9 + 6 * 5e-6, rel=1e-12)
+    with pytest.raises(ValueError, match="no link to run it over"):
+        evaluate(_plan({"message": 1e9, "group": 4}), rates)
+
+
 def test_engine_errors_are_one_line():
     with pytest.raises(ValueError, match="collective must be one of"):
         _plan({"message": 1.0, "group": 8, "collective": "all_reduce"})
