@@ -34,6 +34,8 @@ def add_parser(sub, positive_int, fraction, precisions) -> None:
     tr.add_argument("--zero", type=int, default=0, help="ZeRO stage 0-3")
     tr.add_argument("--microbatches", type=positive_int, default=None,
                     help="microbatches per replica and step")
+    tr.add_argument("--virtual-stages", type=positive_int, default=1,
+                    help="interleaved 1F1B: model chunks per device")
     tr.add_argument("--recompute", choices=RECOMPUTE, default="none",
                     help="activation recomputation")
     tr.add_argument("--overlap", type=_overlap, default=0.0,
@@ -108,7 +110,8 @@ def solve(args):
         args.model, fleet, batch_size=batch, seq_len=args.seq_len, precision=args.precision,
         tp_size=args.tp, pp_size=args.pp, ep_size=args.ep,
         microbatch_count=args.microbatches, zero_stage=args.zero,
-        activation_recomputation=args.recompute, overlap_comm=args.overlap)
+        activation_recomputation=args.recompute, overlap_comm=args.overlap,
+        virtual_pipeline_stages=args.virtual_stages)
 
 
 def output(args) -> str:

@@ -61,6 +61,7 @@ class DistributedResult(Rendered):
     memory: object
     capacity_bytes: float
     notes: tuple[str, ...] = field(default=())
+    virtual_stages: int = 1  # interleaved 1F1B: model chunks per device
 
     # -- the step --------------------------------------------------------------------------
     def _part(self, name: str):
@@ -106,9 +107,10 @@ class DistributedResult(Rendered):
 
     @property
     def bubble_fraction(self) -> float:
-        """(p − 1)/(m + p − 1): the share of the 1F1B pipeline's time that is bubble."""
-        p, m = self.pp, self.microbatch_count
-        return (p - 1) / (m + p - 1)
+        """(p − 1)/(m + p − 1): the share of the 1F1B pipeline's time that is bubble
+        ((p − 1)/(v·m + p − 1) with v interleaved chunks per device)."""
+        p, m, v = self.pp, self.microbatch_count, self.virtual_stages
+        return (p - 1) / (v * m + p - 1)
 
     # -- throughput (None when it does not fit) ----------------------------------------------
     @property
@@ -224,6 +226,7 @@ class DistributedResult(Rendered):
             "pp": self.pp, "ep": self.ep, "dp": self.dp, "batch_size": self.batch_size,
             "seq_len": self.seq_len, "microbatch_count": self.microbatch_count,
             "microbatch_size": self.microbatch_size, "zero_stage": self.zero_stage,
+            "virtual_pipeline_stages": self.virtual_stages,
             "recompute": self.recompute, "sequence_parallel": self.sequence_parallel,
             "overlap_comm": self.overlap_comm, "feasible": self.feasible,
             "constraint_trace": [getattr(c, "to_dict", lambda c=c: str(c))()

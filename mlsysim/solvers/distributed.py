@@ -11,7 +11,10 @@ batch / (dp·ep) sequences in ``m`` microbatches of b (layout and placement:
   per-microbatch PP sends, EP all-to-alls and ZeRO traffic (``distributed_comm``). The slowest
   stage sets the pace.
 * **1F1B schedule** (Narayanan et al. SC21, §2.2.1): pipeline time (m + p − 1)·t_mb, of which
-  the bubble is (p − 1)·t_mb: bubble fraction (p − 1)/(m + p − 1) of the pipeline.
+  the bubble is (p − 1)·t_mb: bubble fraction (p − 1)/(m + p − 1) of the pipeline. With
+  ``virtual_pipeline_stages`` = v > 1 (the interleaved schedule, §2.2.2: each device holds v
+  chunks of L/(p·v) layers) the bubble shrinks to (p − 1)·t_mb/v and each microbatch crosses
+  v times as many stage boundaries; activation memory is still counted for plain 1F1B.
 * **Data-parallel sync** after the last backward (gradients of the stage's parameters / tp
   over the replicas), of which the stated fraction ``overlap_comm`` hides under the
   backward's compute (ZeRO's per-microbatch traffic likewise); the optimizer then updates
@@ -129,7 +132,7 @@ def _training_memory(model, lay: Layout, precision):
 
 def prepare(model, fleet, batch_size, seq_len, precision, tp_size, pp_size, ep_size,
             microbatch_count, zero_stage, activation_recomputation, sequence_parallel,
-            overlap_comm, layout: bool = True):
+            overlap_comm, layout: bool = True, virtual_stages=1):
     """Validate everything once: (model, node, nodes, fleet, layout or None, precisions)."""
     model = inputs.resolve_model(model)
     if not isinstance(model, TransformerWorkload):
@@ -143,7 +146,7 @@ def prepare(model, fleet, batch_size, seq_len, precision, tp_size, pp_size, ep_s
         return model, node, nodes, fleet_spec, None, prec
     lay = make_layout(model, node.count, nodes, batch_size, seq, tp_size, pp_size, ep_size,
                       microbatch_count, zero_stage, activation_recomputation,
-                      sequence_parallel, overlap_comm, node.name)
+                      sequence_parallel, overlap_comm, node.name, virtual_stages)
     return model, node, nodes, fleet_spec, lay, prec
 
 
@@ -178,7 +181,7 @@ def solve_layout(model, node, fleet_spec, lay: Layout, prec, effs, label: str,
     parts = (("compute", m * kernels), ("tp_communication", m * tp_s),
              ("pp_communication", m * got[PP]), ("ep_communication", m * got[EP]),
              ("dp_communication", m * (got[DP] - dp_mb_hidden) + sync - sync_hidden),
-             ("optimizer", opt), ("pipeline_bubble", (p - 1) * t_mb))
+             ("optimizer", opt), ("pipeline_bubble", (p - 1) * t_mb / lay.virtual))
     step = sum(v for _, v in parts)
     dp_free = step - dict(parts)["dp_communication"]
 
@@ -204,6 +207,7 @@ def solve_layout(model, node, fleet_spec, lay: Layout, prec, effs, label: str,
         ep=lay.ep, dp=lay.dp, batch_size=lay.batch, seq_len=lay.seq_len,
         microbatch_count=m, microbatch_size=lay.microbatch, zero_stage=lay.zero,
         recompute=lay.recompute, sequence_parallel=lay.sequence_parallel,
+        virtual_stages=lay.virtual,
         overlap_comm=lay.overlap, feasible=not trace, constraint_trace=trace, step_s=step,
         parts_s=parts, microbatch_s=t_mb, dp_free_step_s=dp_free, slowest_stage=stage,
         model_flops=model_flops, hardware_flops_per_device=hw_flops,
@@ -225,11 +229,11 @@ def _stage_times(model, node, fleet_spec, lay: Layout, prec, effs, memo):
 
 
 def step_lower_bound(model, node, fleet_spec, lay: Layout, prec, effs, memo) -> float:
-    """(m + p − 1) × the slowest stage's kernels and TP all-reduces: no step of ``lay`` is
+    """(m + (p − 1)/v) × the slowest stage's kernels and TP all-reduces: no step of ``lay`` is
     shorter (every other term is communication or an update, ≥ 0)."""
     st_s = _stage_times(model, node, fleet_spec, lay, prec, effs, memo)[2]
     t = max(st_s[(st, "kernels")] + st_s[(st, "links")] for st in stage_names(lay.pp))
-    return (lay.microbatches + lay.pp - 1) * t
+    return (lay.microbatches + (lay.pp - 1) / lay.virtual) * t
 
 
 def _sums(plan, grouping, rates, memo):
@@ -255,7 +259,8 @@ def _memory_hint(lay: Layout) -> str:
 
 
 def _notes(lay: Layout, stage: str) -> tuple[str, ...]:
-    notes = [f"1F1B pipeline of {lay.pp} stage(s), {lay.microbatches} microbatch(es) of "
+    sched = "1F1B" if lay.virtual == 1 else f"interleaved 1F1B ({lay.virtual} chunks per device)"
+    notes = [f"{sched} pipeline of {lay.pp} stage(s), {lay.microbatches} microbatch(es) of "
              f"{lay.microbatch} sequence(s) per replica; the {stage} stage sets the pace."
              if lay.pp > 1 else
              f"{lay.microbatches} microbatch(es) of {lay.microbatch} sequence(s) per replica "
@@ -274,12 +279,12 @@ def solve_distributed(model, fleet, batch_size, seq_len=None, precision="bf16", 
                       pp_size=1, ep_size=1, microbatch_count=None, zero_stage=0,
                       activation_recomputation="none", sequence_parallel=None,
                       overlap_comm=0.0, efficiency=None, memory_efficiency=None,
-                      launch_overhead=None) -> DistributedResult:
+                      launch_overhead=None, virtual_pipeline_stages=1) -> DistributedResult:
     """One training step of ``model`` on ``fleet`` (see the module docstring)."""
     model, node, _, fleet_spec, lay, prec = prepare(
         model, fleet, batch_size, seq_len, precision, tp_size, pp_size, ep_size,
         microbatch_count, zero_stage, activation_recomputation, sequence_parallel,
-        overlap_comm)
+        overlap_comm, virtual_stages=virtual_pipeline_stages)
     effs = inputs.efficiencies(efficiency, memory_efficiency, launch_overhead)
     label = (fleet_spec.name if fleet_spec is not None else node.name)
     return solve_layout(model, node, fleet_spec, lay, prec, effs, label)
@@ -291,10 +296,11 @@ class DistributedModel:
     def solve(self, model, fleet, batch_size, seq_len=None, precision="bf16", tp_size=1,
               pp_size=1, ep_size=1, microbatch_count=None, zero_stage=0,
               activation_recomputation="none", sequence_parallel=None, overlap_comm=0.0,
-              efficiency=None, memory_efficiency=None,
-              launch_overhead=None) -> DistributedResult:
+              efficiency=None, memory_efficiency=None, launch_overhead=None,
+              virtual_pipeline_stages=1) -> DistributedResult:
         """See :func:`solve_distributed`."""
         return solve_distributed(model, fleet, batch_size, seq_len, precision, tp_size,
                                  pp_size, ep_size, microbatch_count, zero_stage,
                                  activation_recomputation, sequence_parallel, overlap_comm,
-                                 efficiency, memory_efficiency, launch_overhead)
+                                 efficiency, memory_efficiency, launch_overhead,
+                                 virtual_pipeline_stages)

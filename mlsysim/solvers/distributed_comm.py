@@ -5,9 +5,10 @@ operator with its group, ranks per node and kind (``physics.fleet_collectives``;
 sizes in nccl-tests' convention). Per microbatch, on every stage:
 
 - **PP** (pp > 1): the stage boundary's activations forward and their gradients backward,
-  b·s·d·bytes each; every rank of a TP group sends its 1/tp slice on its own rail (Megatron's
-  scatter/gather optimisation, Narayanan et al. SC21, §4.1), and without sequence
-  parallelism the slices are all-gathered over the TP group on arrival;
+  b·s·d·bytes each (v times with v interleaved model chunks per device); every rank of a
+  TP group sends its 1/tp slice on its own rail (Megatron's scatter/gather optimisation,
+  Narayanan et al. SC21, §4.1), and without sequence parallelism the slices are
+  all-gathered over the TP group on arrival;
 - **EP** (ep > 1): an all-to-all to dispatch tokens to their experts and one to combine them,
   forward and backward (and again in a full recomputation) for each MoE layer of the stage;
   each rank sends its b·s/tp tokens' k routed copies of width d (Lepikhin et al. 2020, §2.2);
@@ -107,13 +108,14 @@ def comm_plan(model, lay: Layout, precision) -> CommPlan:
     if lay.pp > 1:
         boundary = b * seq * d * a
         adjacent = 2 if lay.pp_rpn > 1 else 1  # next stage in the same node?
-        add(BOTH, MICROBATCH, PP, "pp_send_activations", 1, "p2p", boundary / lay.tp, 2,
+        v = lay.virtual  # an interleaved schedule crosses v boundaries per device
+        add(BOTH, MICROBATCH, PP, "pp_send_activations", v, "p2p", boundary / lay.tp, 2,
             adjacent)
-        add(BOTH, MICROBATCH, PP, "pp_send_gradients", 1, "p2p", boundary / lay.tp, 2,
+        add(BOTH, MICROBATCH, PP, "pp_send_gradients", v, "p2p", boundary / lay.tp, 2,
             adjacent)
         if lay.tp > 1 and not lay.sequence_parallel:
-            add(BOTH, MICROBATCH, PP, "pp_allgather_activations", 2, "allgather", boundary,
-                lay.tp, lay.tp_rpn)
+            add(BOTH, MICROBATCH, PP, "pp_allgather_activations", 2 * v, "allgather",
+                boundary, lay.tp, lay.tp_rpn)
     if lay.ep > 1:
         routed = b * seq / lay.tp * s.active_experts * d * a
         add(BOTH, MICROBATCH, EP, "ep_alltoall", lay.stage_layers * (6 if full else 4),

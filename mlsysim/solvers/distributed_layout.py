@@ -53,6 +53,7 @@ class Layout:
     dp_rpn: int
     replica_rpn: int
     pp_rpn: int
+    virtual: int = 1  # model chunks per device (interleaved 1F1B)
 
     @property
     def replicas(self) -> int:
@@ -70,7 +71,7 @@ class Layout:
     def key(self) -> tuple:
         return (self.devices, self.gpus_per_node, self.tp, self.pp, self.ep, self.batch,
                 self.seq_len, self.microbatches, self.zero, self.recompute,
-                self.sequence_parallel, self.overlap)
+                self.sequence_parallel, self.overlap, self.virtual)
 
 
 def ranks_per_node(size: int, inner: int, gpus_per_node: int) -> int:
@@ -107,12 +108,16 @@ def overlap_fraction(value) -> float:
 
 def make_layout(model, gpus_per_node: int, nodes: int, batch_size, seq_len: int, tp_size=1,
                 pp_size=1, ep_size=1, microbatch_count=None, zero=0, recompute="none",
-                sequence_parallel=None, overlap_comm=0.0, node_name: str = "the node"
-                ) -> Layout:
+                sequence_parallel=None, overlap_comm=0.0, node_name: str = "the node",
+                virtual_stages=1) -> Layout:
     """Validate a layout of ``model`` on ``nodes`` × ``gpus_per_node`` devices."""
     s = model.si
     tp = inputs.positive_int("tp_size", tp_size)
     pp = inputs.positive_int("pp_size", pp_size)
+    v = inputs.positive_int("virtual_pipeline_stages", virtual_stages)
+    if v > 1 and (pp == 1 or s.layers % (pp * v)):
+        raise ValueError(f"virtual_pipeline_stages={v} needs pp_size > 1 and pp·v dividing "
+                         f"{model.name}'s {s.layers} layers (pp_size={pp})")
     ep = inputs.positive_int("ep_size", ep_size)
     batch = inputs.positive_int("batch_size", batch_size)
     g = gpus_per_node
@@ -157,7 +162,7 @@ def make_layout(model, gpus_per_node: int, nodes: int, batch_size, seq_len: int,
                   recompute=mode, sequence_parallel=sp, overlap=overlap_fraction(overlap_comm),
                   stage_layers=s.layers // pp, tp_rpn=min(tp, g), ep_rpn=rpn(ep, tp, g),
                   dp_rpn=rpn(dp, tp * ep, g), replica_rpn=rpn(replicas, tp, g),
-                  pp_rpn=rpn(pp, tp * ep * dp, g))
+                  pp_rpn=rpn(pp, tp * ep * dp, g), virtual=v)
 
 
 def layout_constraints(lay: Layout, node_name: str, link_name: str) -> tuple[Constraint, ...]:
