@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 
 def add_parser(sub, positive_int, fraction, precisions) -> None:
@@ -20,7 +21,7 @@ def add_parser(sub, positive_int, fraction, precisions) -> None:
     sv.add_argument("--cached-prefix", type=_non_negative_int, default=0,
                     help="prompt tokens whose KV cache is reused (prefix caching)")
     sv.add_argument("--draft-model", default=None, help="speculative decoding: the draft")
-    sv.add_argument("--acceptance", type=fraction, default=0.7,
+    sv.add_argument("--acceptance", type=_acceptance, default=0.7,
                     help="speculative decoding: draft acceptance rate")
     sv.add_argument("--draft-len", type=positive_int, default=4)
     sv.add_argument("--decode-hardware", default=None,
@@ -38,6 +39,17 @@ def _non_negative_int(text: str) -> int:
             from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a whole number ≥ 0, got {text[:40]!r}")
+    return value
+
+
+def _acceptance(text: str) -> float:
+    """A draft acceptance rate: a fraction in [0, 1] (0: every drafted token rejected)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1], got {text[:40]!r}")
     return value
 
 

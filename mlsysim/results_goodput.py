@@ -102,6 +102,14 @@ class GoodputResult(Rendered):
     serving_solves: int = 0
     notes: tuple[str, ...] = field(default=())
 
+    @property
+    def offered_utilization(self) -> float | None:
+        """ρ at the offered rate, λ·S(B)/(R·B): ≥ 1 when these replicas cannot keep up with
+        it (``utilization`` is at the admitted rate, the goodput)."""
+        if self.batch_size is None or not self.replicas or not self.service_s:
+            return None
+        return self.arrival_rate_qps * self.service_s / (self.replicas * self.batch_size)
+
     # -- latencies -------------------------------------------------------------------------
     @property
     def ttft(self):
@@ -194,6 +202,7 @@ class GoodputResult(Rendered):
                  ("End-to-end before any wait", self.e2e_latency),
                  ("p99 end-to-end (bound: wait + batch)", self.p99_e2e),
                  ("Utilisation ρ", None if self.utilization is None else sig(self.utilization)),
+                 ("Offered load ρ (λ·S/(R·B))", self._offered_row()),
                  ("Goodput", _rate(self.goodput_qps)),
                  ("Most rate within the SLOs", None if self.max_rate_qps is None
                   else _rate(self.max_rate_qps)),
@@ -204,6 +213,14 @@ class GoodputResult(Rendered):
         if self.binding_detail:
             rows.append(("What binds", self.binding_detail))
         return [(k, v) for k, v in rows if v is not None]
+
+    def _offered_row(self) -> str | None:
+        """The offered load where it differs from the admitted one (requests shed)."""
+        rho = self.offered_utilization
+        if rho is None or self.goodput_qps >= self.arrival_rate_qps:
+            return None
+        return sig(rho) + (" ≥ 1: the replicas cannot keep up with the offered rate"
+                           if rho >= 1.0 else "")
 
     def table_data(self):
         from .render import TableData
@@ -242,6 +259,7 @@ class GoodputResult(Rendered):
                 "replicas": self.replicas, "ttft": self.ttft, "itl": self.itl,
                 "e2e_latency": self.e2e_latency, "p99_ttft": self.p99_ttft,
                 "p99_e2e": self.p99_e2e, "utilization": self.utilization,
+                "offered_utilization": self.offered_utilization,
                 "goodput_qps": self.goodput_qps, "max_rate_qps": self.max_rate_qps,
                 "cost_per_hour": self.cost_per_hour,
                 "cost_per_million_tokens": self.cost_per_million_tokens,

@@ -102,6 +102,8 @@ def replicas_needed(pt: Point, lam: float, allowed: float | None) -> int | None:
     """The fewest replicas meeting the SLOs at ``lam`` (the fill wait already fits): more
     replicas only shorten the queue, so gallop up from the fewest that keep up, then bisect."""
     low = int(lam * pt.service / pt.batch)  # the most that cannot keep up, up to rounding
+    if low >= MAX_REPLICAS:  # more than the cap just to keep up (and Erlang C is O(replicas))
+        return None
     while low > 0 and q.stable(lam / pt.batch, 1.0 / pt.service, low):
         low -= 1
     high, gap = low + 1, 1

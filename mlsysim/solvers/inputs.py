@@ -285,13 +285,17 @@ def efficiencies(efficiency=None, memory_efficiency=None, launch_overhead=None) 
     return Efficiencies(compute, memory, launch)
 
 
-def seconds(name: str, value, allow_zero: bool = False, unit: str = "s") -> float:
+def seconds(name: str, value, allow_zero: bool = False, unit: str = "s",
+            example: str | None = None) -> float:
     """``value`` (a Quantity or a string such as '50 ms') as a float in ``unit``: finite,
-    positive (or zero if allowed) and within the physical range of :func:`units.checked`."""
+    positive (or zero if allowed) and within the physical range of :func:`units.checked`.
+    ``example`` shows the expected form in errors (default '50 ms' for seconds, else
+    '1 <unit>')."""
     from ..units import checked
 
+    example = example or ("'50 ms'" if unit == "s" else f"'1 {unit}'")
     if isinstance(value, (bool, int, float)):
-        raise ValueError(f"{name} must be a quantity in {unit} (e.g. '50 ms'), got the bare "
+        raise ValueError(f"{name} must be a quantity in {unit} (e.g. {example}), got the bare "
                          f"number {shown(value)}")
-    q = checked(value, unit, name, allow_zero, example="'50 ms'" if unit == "s" else None)
+    q = checked(value, unit, name, allow_zero, example=example)
     return float(q.to(unit).magnitude)

@@ -221,8 +221,11 @@ def simulate_queue(arrival_rate_qps, service_latency_ms, num_replicas=1, service
                          "nothing to simulate)")
     mu = 1.0 / s
     if not q.stable(lam, mu, c):
-        raise ValueError(f"the queue is unstable (ρ = {lam / (c * mu):.4g} ≥ 1): a simulation "
-                         "would not reach a steady state")
+        raise ValueError(f"arrival_rate_qps: {lam:.4g} qps is at or beyond what {c:,} "
+                         f"replica{'s' if c > 1 else ''} of {s * 1e3:.4g} ms serve "
+                         f"({c * mu:.4g} qps; ρ = {lam / (c * mu):.4g} ≥ 1): the queue is "
+                         "unstable and a simulation would not reach a steady state "
+                         "(TailLatencyModel().solve reports it)")
     warmup = int(n * warmup_fraction)
     if (n - warmup) // batches < 50:
         raise ValueError(f"n_requests={n:,} leaves fewer than 50 requests per batch after the "

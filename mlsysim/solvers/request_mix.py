@@ -97,7 +97,15 @@ def request_mix(model, prompt_len, output_len, requests, lengths, b: int, c: int
     if lengths == "mean":
         raise ValueError("lengths='mean' applies to prompt_len and output_len; requests are "
                          "exact lengths")
-    pairs = np.asarray(requests)
+    try:
+        pairs = np.asarray(requests)
+    except (ValueError, TypeError):  # ragged: pairs of unequal length
+        pairs = np.zeros((0,))
+    if pairs.dtype.kind == "b" or (isinstance(requests, (list, tuple)) and any(
+            isinstance(v, bool) for pair in requests if isinstance(pair, (list, tuple))
+            for v in pair)):
+        raise ValueError(f"requests must be (prompt, output) pairs of token counts, not "
+                         f"True/False; got {inputs.shown(requests)}")
     if pairs.ndim != 2 or pairs.shape[1:] != (2,) or not len(pairs) \
             or pairs.dtype.kind not in "iu":
         raise ValueError(f"requests must be a non-empty list of (prompt, output) integer "

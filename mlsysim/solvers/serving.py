@@ -92,6 +92,8 @@ def _count(name: str, value, low: int = 1) -> int:
     """An int ≥ ``low`` (0 or 1)."""
     if low == 0 and isinstance(value, int) and not isinstance(value, bool) and value == 0:
         return 0
+    if low == 0 and isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        raise ValueError(f"{name} must be a non-negative integer (≥ 0), got {value:,}")
     return inputs.positive_int(name, value)
 
 
@@ -145,6 +147,10 @@ def solve_serving(model, hardware, seq_len, batch_size=1, precision="fp16",
     if cached >= prompt:
         raise ValueError(f"cached_prefix_len must be smaller than seq_len ({prompt:,}), got "
                          f"{cached:,}")
+    # the speculative-decoding knobs are checked even without a draft: a bad value is a
+    # mistake whether or not it is used
+    alpha = _acceptance(draft_acceptance_rate)
+    k = inputs.positive_int("draft_len", draft_len)
     if prefill not in PREFILL_MODES:
         raise ValueError(f"prefill must be one of {', '.join(PREFILL_MODES)}; got "
                          f"{inputs.shown(prefill)}")
@@ -156,7 +162,8 @@ def solve_serving(model, hardware, seq_len, batch_size=1, precision="fp16",
         if network_bandwidth is None:
             raise ValueError("decode_hardware needs network_bandwidth (e.g. '50 GB/s'): the "
                              "prompt's KV cache crosses it before decoding")
-        link = inputs.seconds("network_bandwidth", network_bandwidth, unit="B/s")
+        link = inputs.seconds("network_bandwidth", network_bandwidth, unit="B/s",
+                              example="'50 GB/s'")
     elif network_bandwidth is not None:
         raise ValueError("network_bandwidth applies with decode_hardware (disaggregated "
                          "prefill and decode)")
@@ -194,8 +201,6 @@ def solve_serving(model, hardware, seq_len, batch_size=1, precision="fp16",
         if draft.si.vocab != model.si.vocab:
             raise ValueError(f"draft_model {draft.name} must share {model.name}'s vocabulary "
                              f"({draft.si.vocab:,} vs {model.si.vocab:,} tokens)")
-        alpha = _acceptance(draft_acceptance_rate)
-        k = inputs.positive_int("draft_len", draft_len)
         tokens_per_round = expected_tokens_per_round(alpha, k)
         draft_args = replace(base, model=draft)
 
