@@ -198,6 +198,28 @@ def test_tp_all_reduces_exist_only_for_the_stage_layers():
     assert per_mb[1] == pytest.approx(per_mb[0] / 2, rel=0.01)
 
 
+def test_communication_messages_by_hand():
+    """GPT-3 (d = 12,288, 96 layers) in bf16 on tp 8 × pp 8, b = 1, s = 2,048: each TP rank
+    sends its 1/8 of the stage boundary's activations, b·s·d·2/8 bytes; a pipeline
+    of 8 stages has 12 layers per stage, and the first stage's gradients (its parameters / 8,
+    2 bytes each) are all-reduced over the 16 data-parallel replicas."""
+    from mlsysim.solvers.distributed import _comm, prepare
+    from mlsysim.solvers.ops_transformer import stage_parameters
+
+    model, _, _, _, lay, prec = prepare(GPT3, A100_1024, 1536, 2048, "bf16", 8, 8, 1, None, 0,
+                                        "full", None, 0.0)
+    comm = _comm(model, lay, prec)
+    assert comm.messages[("both", "pp_send_activations")] == 2048 * 12288 * 2 / 8
+    assert comm.messages[("first", "dp_allreduce_grads")] == pytest.approx(
+        stage_parameters(GPT3, 12, True, False) / 8 * 2, rel=1e-12)
+    plan = comm.plan
+    i = plan.index("dp_allreduce_grads.first")
+    assert (plan.groups[i], plan.collective_of(i)) == (16, ("allreduce", 1))
+    # 12 layers × 12·d² weights ≈ 21.7 G parameters on a stage, + the embedding on the first
+    assert stage_parameters(GPT3, 12, True, False) == pytest.approx(
+        12 * 12 * 12288**2 + 50257 * 12288, rel=0.01)
+
+
 def test_a_stage_is_the_union_plan_without_the_other_ends_operators():
     """The solver times the first and last stages from one plan; each equals its own plan."""
     args = inputs.WorkloadArgs(model=GPT3, batch=2, context=2048, phase=Phase.TRAINING,
