@@ -144,6 +144,20 @@ def test_pipeline_first_stage_holds_all_layers_worth_plus_embedding_dropout():
                                                  + sbh / t))
 
 
+def test_interleaved_schedule_multiplies_the_first_stages_layers():
+    """§4.2.3: with v model chunks per device the first stage holds 1 + (p − 1)/(p·v) times
+    L layers' worth: 1 + 34/105 for 530B at p = 35, v = 3."""
+    s, h, a, L, t, p = S, 20480, 128, 105, 8, 35
+    sbh = s * h
+    b = tm.training_memory(params=530e9, seq_len=s, microbatch=1, vocab=V, tp=t, pp=p,
+                           sequence_parallel=True, in_flight=p, virtual_stages=3, **MTNLG530)
+    layers = sbh * L / t * (34 + 5 * a * s / h)
+    assert b.activations == pytest.approx(layers * (1 + 34 / 105) + p * sbh / t)
+    with pytest.raises(ValueError, match="must divide the layers"):
+        tm.training_memory(params=530e9, seq_len=s, microbatch=1, tp=t, pp=p,
+                           virtual_stages=2, **MTNLG530)
+
+
 def test_whole_model_adds_the_output_layer_term():
     """§4.3: with p = 1 the extra activations are (sbhL/t)·(p/L + (4/L)(1 + v/h)):
     embedding dropout sbh/t plus final norm, LM-head input and fp32 logits 4sbh/t(1 + v/h).

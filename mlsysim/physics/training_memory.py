@@ -25,13 +25,14 @@ being 3 + 4·f/h with f = 4h; here f is the model's own (Megatron-LM's
 that tensor parallelism leaves replicated (layer norms 4, two dropout masks 2, QKV and MLP
 inputs 4), sequence parallelism splits all. With FlashAttention the score tensors are never
 stored, which is what "selective" counts.
-Pipeline (§4.2.3, 1F1B): the first stage holds ``in_flight`` microbatches (min(p, m)) of its
-L/p layers — L layers' worth at in_flight = p — plus the embedding dropout mask s·b·h/t per
-microbatch; the last stage holds one microbatch plus the output layer: final norm and LM-head
-inputs and fp32 logits, 4·s·b·h/t·(1 + v/h) with sequence parallelism (4·s·b·h + 4·s·b·v/t
-without: the two 2·s·b·h inputs are then replicated). Context parallelism (sequence split over
-``cp`` ranks) divides every activation by cp. Values scale by ``activation_bytes``/2 for other
-activation formats (masks included: an approximation).
+Pipeline (§4.2.3, 1F1B): the first stage holds ``in_flight`` microbatches (min(p, m)) of its L/p
+layers — L layers' worth at in_flight = p — plus the embedding dropout mask s·b·h/t per
+microbatch (the interleaved schedule with v model chunks per device multiplies the layers' share
+by 1 + (p − 1)/(p·v), §4.2.3); the last stage holds one microbatch plus the output layer: final
+norm and LM-head inputs and fp32 logits, 4·s·b·h/t·(1 + v/h) with sequence parallelism (4·s·b·h
++ 4·s·b·v/t without: the two 2·s·b·h inputs are then replicated). Context parallelism (sequence
+split over ``cp`` ranks) divides every activation by cp. Values scale by ``activation_bytes``/2
+for other activation formats (masks included: an approximation).
 
 Busiest stage: with pp > 1 the first stage (L/p layers + embedding, in_flight microbatches) and
 the last (L/p layers + LM head, one microbatch) are both computed; the larger total is returned.
@@ -173,16 +174,19 @@ def training_memory(*, params: float, layers: int, d_model: int, heads: int, seq
                     weight_bytes: float = 2.0, grad_bytes: float = 2.0,
                     in_flight: int = 1, activation_bytes: float = 2.0, ffn_dim: float = 0.0,
                     gated_mlp: bool = False, experts: int = 0, experts_per_token: int = 1,
-                    tied_embeddings: bool = False, lm_head: bool = True) -> MemoryBreakdown:
+                    tied_embeddings: bool = False, lm_head: bool = True,
+                    virtual_stages: int = 1) -> MemoryBreakdown:
     """Memory per device of the busiest pipeline stage (bytes); see the module docstring.
 
     ``params`` counts every parameter once (a tied LM head is the embedding); the embedding is
     vocab·d_model, the LM head another vocab·d_model unless tied or absent (``lm_head``
-    False: an encoder). ``in_flight`` microbatches' activations sit on the first stage."""
+    False: an encoder). ``in_flight`` microbatches' activations sit on the first stage;
+    ``virtual_stages`` > 1 is the interleaved 1F1B schedule (v model chunks per device)."""
     for name, value in (("layers", layers), ("d_model", d_model), ("heads", heads),
                         ("seq_len", seq_len), ("microbatch", microbatch), ("tp", tp),
                         ("pp", pp), ("dp", dp), ("ep", ep), ("cp", cp),
-                        ("in_flight", in_flight), ("experts_per_token", experts_per_token)):
+                        ("in_flight", in_flight), ("experts_per_token", experts_per_token),
+                        ("virtual_stages", virtual_stages)):
         _positive(name, value)
     for name, value in (("params", params), ("weight_bytes", weight_bytes),
                         ("grad_bytes", grad_bytes), ("activation_bytes", activation_bytes)):
@@ -216,6 +220,10 @@ def training_memory(*, params: float, layers: int, d_model: int, heads: int, seq
     out_act = (output_activation_bytes(seq_len, microbatch, d_model, vocab, **act)
                if vocab and lm_head else 0.0)
     stage_layers = layers // pp
+    if virtual_stages > 1:
+        _divides("pp × virtual_stages", pp * virtual_stages, "the layers", layers)
+    # interleaved 1F1B: the first stage holds 1 + (p − 1)/(p·v) times L layers' worth (§4.2.3)
+    interleave = 1.0 + (pp - 1) / (pp * virtual_stages) if virtual_stages > 1 else 1.0
     dense_layer = (layer_params - expert_params) / pp / tp
     expert_layer = expert_params / pp / ep
 
@@ -226,7 +234,8 @@ def training_memory(*, params: float, layers: int, d_model: int, heads: int, seq
                                     shard=dp * ep, expert_shard=dp, zero_stage=zero_stage,
                                     optimizer=optimizer, weight_bytes=weight_bytes,
                                     grad_bytes=grad_bytes)
-        acts = microbatches * (stage_layers * per_layer + (embed_act if first else 0.0))
+        held = stage_layers * per_layer * (interleave if first else 1.0)
+        acts = microbatches * (held + (embed_act if first else 0.0))
         acts += out_act if last else 0.0
         return MemoryBreakdown(w, g, o, acts / cp, name)
 
