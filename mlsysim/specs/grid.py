@@ -9,6 +9,7 @@ from .quantity import QuantityField
 
 CarbonIntensity = QuantityField("g/kWh")
 WaterIntensity = QuantityField("L/kWh", allow_zero=True)
+EnergyPrice = QuantityField("USD/kWh")
 
 
 class GridSpec(Sourced):
@@ -20,3 +21,5 @@ class GridSpec(Sourced):
     carbon_intensity: CarbonIntensity
     pue: Float = Field(ge=1.0, le=3.0)
     wue: WaterIntensity | None = None
+    #: average price of electricity to industrial customers (USD/kWh), dated and sourced
+    electricity_price: EnergyPrice | None = None
