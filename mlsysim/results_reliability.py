@@ -199,6 +199,9 @@ class ReliabilityResult(Rendered):
     def _notes(self) -> tuple[str, ...]:
         return (f"Failure rates: {self.citation}.", *self.notes)
 
+    def _infeasible_note(self) -> str:
+        return "the times are the expected values at that checkpoint cost"
+
     def _fields(self) -> dict:
         return {"fleet": self.fleet, "gpus": self.gpus, "servers": self.servers,
                 "failure_set": self.failure_set, "fleet_mtbf": self.fleet_mtbf,

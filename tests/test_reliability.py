@@ -161,6 +161,13 @@ def test_solve_with_a_checkpoint_result():
     assert given_tau.goodput < RM.solve(16384, "54 day", "5 min").goodput
 
 
+def test_a_checkpoint_longer_than_the_mtbf_is_flagged():
+    r = RM.solve(16384, "54 day", "30 day")
+    assert not r.feasible and "MTBF" in r.constraint_trace[0]
+    assert r.goodput < 1e-6 and "INFEASIBLE" in str(r)
+    assert RM.solve(16384, "54 day", "2 min").feasible
+
+
 def test_results_render_as_tables():
     r = RM.solve(mlsysim.Systems.H100_Cluster_1024, "30 day", "2 min")
     html = r._repr_html_()
@@ -191,6 +198,8 @@ def test_results_render_as_tables():
     (lambda: CM.solve("Llama3_70B", storage="-2 TB/s"), "storage"),
     (lambda: CM.solve("Llama3_70B", precision="int4"), "precision"),
     (lambda: CM.solve("Llama3_70B", interval="1 h", mtbf="3 h"), "not both"),
+    (lambda: RM.solve(16384, "54 day", "1 min", restart_time="3000 day"), "never finish"),
+    (lambda: RM.solve(16384, "54 day", None), "checkpoint_time"),
 ])
 def test_bad_input_is_one_line(call, match):
     with pytest.raises(ValueError, match=match) as exc:

@@ -152,6 +152,11 @@ def test_results_render_as_tables():
                               devices=8), "devices"),
     (lambda: SM.training_time(175e9, 300e9, fleet="H100", mfu=0.4, precision="int3"),
      "precision"),
+    (lambda: SM.training_time(1e300, 1e300, fleet="H100", mfu=0.4), "overflows"),
+    (lambda: SM.training_flops(1e300, 1e300), "overflows"),
+    (lambda: SM.compute_optimal(True), "budget"),
+    (lambda: SM.solve(fleet="H100_Clustr_1024", duration="30 day", mfu=0.4),
+     "H100_Cluster_1024"),
 ])
 def test_bad_input_is_one_line(call, match):
     with pytest.raises(ValueError, match=match) as exc:

@@ -87,7 +87,21 @@ def wall_time(work_s: float, interval_s, checkpoint_s: float, mtbf_s: float,
     w = _positive("work", work_s, True)
     d, m = _positive("checkpoint_time", checkpoint_s), _positive("mtbf", mtbf_s)
     r = _positive("restart_time", restart_s, True)
+    _finishes(np.max(interval_s) + d, r, m)
     return m * math.exp(r / m) * np.expm1((interval_s + d) / m) * w / interval_s
+
+
+#: e^x overflows a float beyond x ≈ 709; keep a margin for the factors around it
+_MAX_EXPONENT = 600.0
+
+
+def _finishes(segment_s: float, restart_s: float, mtbf_s: float) -> None:
+    """Refuse a run whose expected wall time overflows (a segment hundreds of MTBFs long)."""
+    worst = max(segment_s, restart_s) / mtbf_s
+    if not worst <= _MAX_EXPONENT:
+        what = "interval + checkpoint_time" if segment_s >= restart_s else "restart_time"
+        raise ValueError(f"{what} is {worst:.3g} × the fleet MTBF: the run would "
+                         "essentially never finish (shorten it or raise the MTBF)")
 
 
 def full_waste(interval_s, checkpoint_s: float, mtbf_s: float, restart_s: float = 0.0):
@@ -146,6 +160,7 @@ def run_time(work_s: float, interval_s: float, checkpoint_s: float, mtbf_s: floa
     d, m = _positive("checkpoint_time", checkpoint_s), _positive("mtbf", mtbf_s)
     r = _positive("restart_time", restart_s, True)
     w = _positive("work", work_s, True)
+    _finishes(tau + d, r, m)
     segments = w / tau
     failed = segments * math.expm1((tau + d) / m)
     restarts = failed * m * math.expm1(r / m)

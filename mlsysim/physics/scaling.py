@@ -41,9 +41,16 @@ def _positive(name: str, value: float) -> float:
     return float(value)
 
 
+def _finite(name: str, value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{name} overflows a float (inputs beyond any physical scale)")
+    return value
+
+
 def training_flops(params: float, tokens: float) -> float:
     """C = 6·N·D (FLOP) for N parameters trained on D tokens."""
-    return FLOPS_PER_PARAM_TOKEN * _positive("params", params) * _positive("tokens", tokens)
+    return _finite("training FLOPs 6·N·D", FLOPS_PER_PARAM_TOKEN * _positive("params", params)
+                   * _positive("tokens", tokens))
 
 
 def compute_optimal(budget: float, tokens_per_param: float = CHINCHILLA_TOKENS_PER_PARAM
@@ -57,8 +64,9 @@ def compute_optimal(budget: float, tokens_per_param: float = CHINCHILLA_TOKENS_P
 
 def fleet_flops(devices: float, peak_flops: float, mfu: float, seconds: float) -> float:
     """Useful model FLOPs a fleet delivers: devices · peak (FLOP/s) · MFU · seconds."""
-    return (_positive("devices", devices) * _positive("peak_flops", peak_flops)
-            * _positive("mfu", mfu) * _positive("seconds", seconds))
+    return _finite("fleet FLOPs", _positive("devices", devices)
+                   * _positive("peak_flops", peak_flops) * _positive("mfu", mfu)
+                   * _positive("seconds", seconds))
 
 
 def training_seconds(params: float, tokens: float, devices: float, peak_flops: float,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from numbers import Integral
 
 from ..catalog.reliability import FailureSet, failure_set
-from ..formatting import format_bytes
+from ..formatting import format_bytes, format_time
 from ..physics import reliability as phys
 from ..results_reliability import CheckpointResult, ReliabilityResult
 from ..specs.hardware import HardwareSpec
@@ -102,10 +102,14 @@ class ReliabilityModel:
                          "restart_time=).")
         if ckpt_note:
             notes.append(ckpt_note)
+        trace = ()
+        if delta >= m:
+            trace = (f"checkpoint_time {format_time(delta)} ≥ fleet MTBF {format_time(m)}: "
+                     "most checkpoints are interrupted before they finish",)
         cats = tuple(sorted(fs.rates_by_category(gpus, servers).items(), key=lambda kv: -kv[1]))
         return ReliabilityResult(
             fleet=name, gpus=gpus, servers=servers, failure_set=fs.key, citation=fs.citation,
             failure_rate=rate, by_category=cats, work_s=work, checkpoint_s=delta,
             restart_s=restart, interval_s=tau, interval_source=source, young_s=young,
             daly_s=phys.daly_interval(delta, m), exact_s=phys.exact_optimal_interval(delta, m),
-            run=run, notes=tuple(notes))
+            run=run, notes=tuple(notes), feasible=not trace, constraint_trace=trace)

@@ -86,8 +86,15 @@ def fleet_rate(fleet, mfu, precision="bf16", devices=None) -> FleetRate:
         raise ValueError("fleet is required: a fleet (e.g. mlsysim.Systems.H100_Cluster_1024),"
                          " a node, or a device with devices=N")
     if isinstance(fleet, str):
-        from ..catalog import Systems
-        fleet = Systems.get(fleet) if fleet in Systems else inputs.resolve_hardware(fleet)
+        from ..catalog import Hardware, Systems
+        from ..errors import UnknownNameError
+        if fleet in Systems:
+            fleet = Systems.get(fleet)
+        elif fleet in Hardware:
+            fleet = Hardware.get(fleet)
+        else:
+            raise UnknownNameError("fleet, node or device", fleet,
+                                   [*Systems.names(), *Hardware.names()])
     if isinstance(fleet, FleetSpec):
         hw, count, name = fleet.node.accelerator, fleet.accelerators, fleet.name
     elif isinstance(fleet, NodeSpec):
@@ -158,6 +165,9 @@ class ScalingModel:
                    "6, or 8 with full recomputation")
         rate = fleet_rate(fleet, mfu, precision, devices)
         seconds = k * n * d / rate.flops_per_second
+        if not math.isfinite(seconds):
+            raise ValueError("params × tokens overflows a float: give physical sizes (e.g. "
+                             "params=175e9, tokens=300e9)")
         return TrainingTimeResult(n, d, k, rate, seconds)
 
     @staticmethod
