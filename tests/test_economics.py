@@ -99,6 +99,17 @@ def test_cost_per_million_tokens_served_from_serving_model():
         3.99 / (tps * 3600) * 1e6)
 
 
+def test_cost_per_million_tokens_agrees_with_batching_optimizer():
+    from mlsysim.solvers.batching_optimizer import BatchingOptimizer
+    g = BatchingOptimizer().solve("Llama3_8B", "H100", seq_len=1024, output_len=256,
+                                  arrival_rate_qps=20, p99_ttft_slo_ms=500, itl_slo_ms=50)
+    r = E.solve("H100", serving=g)
+    assert r.devices == g.devices
+    # both are price/h x devices / (goodput tokens/s x 3600) x 1e6
+    assert r.cloud_cost_per_million_tokens.to("USD").magnitude == pytest.approx(
+        g.cost_per_million_tokens.to("USD").magnitude, rel=1e-9)
+
+
 # -- bad input -------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs, match", [
     ({"duration": "-1 h"}, "duration"),

@@ -132,6 +132,18 @@ def test_duration_comes_from_time_to_train(training):
         it_w * seconds * 1.58 / J_PER_KWH * g_per_kwh / 1000, rel=1e-6)
 
 
+def test_tokens_as_a_quantity(training):
+    a = M.solve(training=training, tokens=15e12)
+    b = M.solve(training=training, tokens="15 Ttoken")
+    assert a.energy.to("kWh").magnitude == pytest.approx(b.energy.to("kWh").magnitude)
+
+
+def test_system_must_match_the_training_result(training):
+    with pytest.raises(ValueError, match="ran on NVIDIA H100"):
+        M.solve("A100", training=training, tokens=1e12)
+    assert M.solve("DGX_H100", training=training, tokens=1e12).devices == 1024
+
+
 def test_training_needs_tokens(training):
     with pytest.raises(ValueError, match="tokens"):
         M.solve(training=training)

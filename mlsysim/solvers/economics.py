@@ -11,6 +11,7 @@ throughput (``tokens_per_second`` or a serving result's ``tokens_per_sec``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from numbers import Real
 
 from ..physics import economics as econ
@@ -113,9 +114,11 @@ class EconomicsModel:
         served_on = getattr(serving, "devices", None)
         if devices is None and isinstance(served_on, int) and not isinstance(served_on, bool):
             devices = served_on
-        if duration is None and training is None and tps is not None:
-            duration = "1 h"
-        job = resolve_job(system, duration, training=training, tokens=tokens, devices=devices)
+        per_hour = duration is None and training is None and tps is not None
+        job = resolve_job(system, "1 h" if per_hour else duration, training=training,
+                          tokens=tokens, devices=devices)
+        if per_hour:
+            job = replace(job, duration_from="one hour of serving, costed")
         grid = resolve_region(region)
         p = pue_of(grid, pue)
         power = power_of(job, utilization, idle_fraction, device_power, host_power)

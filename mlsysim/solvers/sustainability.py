@@ -80,16 +80,22 @@ def resolve_job(system=None, duration=None, *, training=None, tokens=None,
         hw, node, size = spec, None, 1
     if training is not None:
         size = training.devices
+        if system is not None and _norm(hw.name) != _norm(training.accelerator):
+            raise ValueError(f"system {label_of(spec)!r} has {hw.name} but the training result "
+                             f"ran on {training.accelerator}; leave system out or match it")
     n = size if devices is None else positive_int("devices", devices)
     if training is not None and devices is not None and n != training.devices:
         raise ValueError(f"devices={n} but the training result runs on {training.devices} "
                          "devices; leave devices out")
     count = None
     if tokens is not None:
-        if isinstance(tokens, bool) or not isinstance(tokens, Real) or not tokens > 0 \
-                or not math.isfinite(tokens):
-            raise ValueError(f"tokens must be a positive number of tokens, got {shown(tokens)}")
-        count = float(tokens)
+        if isinstance(tokens, Real) and not isinstance(tokens, bool):
+            if not tokens > 0 or not math.isfinite(tokens):
+                raise ValueError(f"tokens must be a positive number of tokens, got "
+                                 f"{shown(tokens)}")
+            count = float(tokens)
+        else:
+            count = quantity("tokens", tokens, "token", "'300 Gtoken'", allow_zero=False)
     if duration is not None:
         if training is not None:
             raise ValueError("give duration or training (with tokens), not both")
@@ -107,8 +113,15 @@ def resolve_job(system=None, duration=None, *, training=None, tokens=None,
         raise ValueError("give duration (e.g. '14.8 day') or training=<DistributedModel "
                          "result> with tokens=")
     per_node = node.count if node is not None else n
-    label = getattr(spec, "key", None) or spec.name
-    return Job(label, hw, node, n, per_node, secs, src, count)
+    return Job(label_of(spec), hw, node, n, per_node, secs, src, count)
+
+
+def label_of(spec) -> str:
+    return getattr(spec, "key", None) or spec.name
+
+
+def _norm(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def resolve_region(region) -> GridSpec:
@@ -165,6 +178,8 @@ def power_of(job: Job, utilization, idle_fraction, device_power, host_power) -> 
     if device_power is not None:
         dev = quantity("device_power", device_power, "W", "'330 W'", allow_zero=False)
         model = f"measured average {dev:g} W per device (given)"
+        if utilization != 1.0:
+            notes.append("utilization is not used when device_power is given")
     else:
         u = unit_fraction("utilization", utilization)
         f = unit_fraction("idle_fraction", idle_fraction, open_top=True)
