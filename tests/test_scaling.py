@@ -7,8 +7,8 @@ Expectations are derived by hand from the papers:
   Table 3 (Approach 1) rows: 1B params → 1.21e20 FLOPs and 20.2B tokens, 10B → 1.23e22 and
   205.1B, 175B → 3.85e24 and 3.7T; §3.3 printed fit E = 1.69, A = 406.4, B = 410.7,
   α = 0.34, β = 0.28.
-- Narayanan et al. 2021 (Megatron-LM, SC21, arXiv 2104.04473) §5.1: end-to-end training time
-  ≈ 8·T·P / (n·X); GPT-3 (P = 175B, T = 300B) on n = 1024 A100 at X = 140 TFLOP/s per GPU
+- Narayanan et al. 2021 (Megatron-LM, SC21, arXiv 2104.04473) §5.1, Eq. 4: end-to-end training
+  time ≈ 8·T·P / (n·X); GPT-3 (P = 175B, T = 300B) on n = 1024 A100 at X = 140 TFLOP/s per GPU
   takes about 34 days.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -88,6 +89,25 @@ def test_megatron_training_time_formula_reproduced_exactly():
     assert 33 < t.days < 35
 
 
+def _megatron_examples():
+    from mlsysim.catalog.loader import CATALOG_DIR, read_yaml
+    return read_yaml(CATALOG_DIR / "validation_training.yaml")["training_time_examples"]
+
+
+@pytest.mark.parametrize("name", sorted(_megatron_examples()))
+def test_megatron_worked_examples_from_the_catalog(name):
+    """Every worked example of SC21 §5.1 (catalog/validation_training.yaml): k = 8 and
+    X = MFU × 312 TFLOP/s (A100 dense FP16) give 8·T·P/(n·X) exactly, and the paper's days."""
+    ex = _megatron_examples()[name]
+    x = ex["inputs"]
+    t = SM.training_time(x["parameters"], x["tokens"], fleet="A100", devices=x["gpus"],
+                         mfu=x["tflops_per_gpu"] / 312, precision="fp16",
+                         flops_per_param_token=8)
+    expected = 8 * x["tokens"] * x["parameters"] / (x["gpus"] * x["tflops_per_gpu"] * 1e12)
+    assert t.seconds == pytest.approx(expected, rel=1e-12)
+    assert abs(t.days - ex["stated"]["days"]) < 0.5
+
+
 def test_time_to_train_round_trips_the_fleet_budget():
     fleet = mlsysim.Fleet("DGX_B200", 64, "InfiniBand_NDR")
     r = SM.solve(fleet=fleet, duration="45 day", mfu=0.35)
@@ -121,6 +141,16 @@ def test_chinchilla_printed_fit_at_chinchilla():
     expected = 1.69 + 406.4 / 70e9 ** 0.34 + 410.7 / 1.4e12 ** 0.28
     assert ps.chinchilla_loss(70e9, 1.4e12) == pytest.approx(expected)
     assert SM.compute_optimal(6 * 70e9 * 1.4e12).loss_fit == pytest.approx(expected)
+
+
+def test_the_printed_fit_does_not_sit_at_20_tokens_per_parameter():
+    """Why the optimum uses D/N = 20 and not the printed §3.3 fit: minimised along
+    6·N·D = C at Chinchilla's budget, that fit lands near 32B parameters at D/N ≈ 90."""
+    c = 6 * 70e9 * 1.4e12
+    n = np.logspace(9, 12, 100_001)
+    loss = [ps.chinchilla_loss(x, c / (6 * x)) for x in n]
+    best = n[int(np.argmin(loss))]
+    assert 25e9 < best < 40e9 and c / (6 * best) / best > 60
 
 
 def test_results_render_as_tables():

@@ -13,9 +13,11 @@ C = 6·N·D and D = r·N:  N* = √(C / (6·r)),  D* = r·N*.
 
 Parametric loss (Hoffmann et al. 2022 §3.3, Approach 3): L(N, D) = E + A/N^α + B/D^β with the
 constants printed in the paper, E = 1.69, A = 406.4, B = 410.7, α = 0.34, β = 0.28.
-Caveat: Besiroglu et al. 2024 (arXiv 2404.10102) show these printed constants are rounded and
-put the loss-minimising D/N of this fit far above 20; :func:`chinchilla_loss` is the printed
-fit, for illustration, and is not used to place the optimum.
+Caveat: Besiroglu et al. 2024 ("Chinchilla Scaling: A replication attempt", Epoch AI) show
+these printed constants are rounded and inconsistent with Approaches 1 and 2: minimised along
+6·N·D = C at Chinchilla's budget, the printed fit puts the optimum near 32B parameters at
+D/N ≈ 90, not 20 (tests/test_scaling.py). :func:`chinchilla_loss` is the printed fit, for
+illustration; it does not place the optimum.
 
 Fleet budget: C = devices · peak · MFU · seconds (peak: dense FLOP/s of one device at the
 training precision; MFU: model FLOPs utilisation, the useful 6·N·D FLOPs over the peak,

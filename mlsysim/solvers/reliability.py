@@ -11,6 +11,7 @@ per server for Llama 3) unless ``gpus_per_server`` says otherwise.
 
 from __future__ import annotations
 
+import functools
 from numbers import Integral
 
 from ..catalog.reliability import FailureSet, failure_set
@@ -49,6 +50,13 @@ def gpu_count(fleet) -> tuple[str, int]:
 
 
 def _time(name: str, value, allow_zero: bool = False) -> float:
+    if isinstance(value, str):  # strings are parsed once (pint parsing is ~100 µs)
+        return _parsed(name, value, allow_zero)
+    return inputs.seconds(name, value, allow_zero=allow_zero, example="'30 min'")
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(name: str, value: str, allow_zero: bool) -> float:
     return inputs.seconds(name, value, allow_zero=allow_zero, example="'30 min'")
 
 
