@@ -161,6 +161,15 @@ def test_solve_with_a_checkpoint_result():
     assert given_tau.goodput < RM.solve(16384, "54 day", "5 min").goodput
 
 
+def test_duration_from_a_scaling_training_time():
+    from mlsysim.solvers.scaling import ScalingModel
+    t = ScalingModel().training_time("Llama3_405B", 15.6e12, fleet="H100",
+                                     devices=16384, mfu=0.4)
+    r = RM.solve(16384, t, "1 min")
+    assert r.work_s == pytest.approx(t.seconds)
+    assert r.run.wall > t.seconds
+
+
 def test_a_checkpoint_longer_than_the_mtbf_is_flagged():
     r = RM.solve(16384, "54 day", "30 day")
     assert not r.feasible and "MTBF" in r.constraint_trace[0]

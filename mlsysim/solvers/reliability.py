@@ -80,12 +80,15 @@ class ReliabilityModel:
     def solve(self, fleet, duration, checkpoint_time, restart_time=DEFAULT_RESTART,
               interval=None, failures="Llama3_405B", gpus_per_server=None
               ) -> ReliabilityResult:
-        """A run of ``duration`` of useful compute on ``fleet`` checkpointing for
+        """A run of ``duration`` of useful compute (a time, or a ScalingModel
+        ``training_time`` result) on ``fleet`` checkpointing for
         ``checkpoint_time`` (a time, or a CheckpointModel result) every ``interval`` of compute
         (default: Young–Daly √(2·δ·M)); each failure costs ``restart_time`` plus the work
         since the last checkpoint."""
         fs, name, gpus, servers, rate = self._rate(fleet, failures, gpus_per_server)
-        work = _time("duration", duration)
+        from ..results_scaling import TrainingTimeResult
+        work = duration.seconds if isinstance(duration, TrainingTimeResult) else \
+            _time("duration", duration)
         if isinstance(checkpoint_time, CheckpointResult):
             c = checkpoint_time
             delta, ckpt_note = c.write_s, (
