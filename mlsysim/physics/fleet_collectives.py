@@ -121,6 +121,15 @@ def line_time(collective: str, message, devices: int, bandwidth: float, lines):
 
 
 def _best(collective, message, devices, bandwidth, lines):
+    if collective == P2P and lines:
+        # a send is one step: the lowest step latency of the link's lines (the low-latency
+        # protocol) and the highest efficiency (the bandwidth protocol) — not an all-reduce
+        # algorithm's line (a switch reduction's pipeline fill, a ring's low-latency protocol)
+        if devices <= 1:
+            return message * 0.0, "p2p"
+        alpha = min(lat for _, lat, _ in lines)
+        eta = max(eff for _, _, eff in lines)
+        return p2p_time(message, eta * bandwidth, alpha), "p2p"
     best, name = None, None
     for algorithm, step_latency, efficiency in lines:
         t = collective_line(collective, message, devices, algorithm, step_latency, bandwidth,

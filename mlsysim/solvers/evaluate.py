@@ -107,7 +107,7 @@ def device_rates(hw, precision: Precisions, effs: Efficiencies, node=None,
         if getattr(node.intra_link, "topology", None) == "torus":
             torus = tuple(int(d) for d in node.intra_link.torus_dims)
             torus_links = node.intra_link.links or 2 * len(torus)  # ± per dimension
-    fabric_bw, fabric_lines = fabric_rates(fleet) if fleet is not None else (0.0, ())
+    fabric_bw, fabric_lines = fabric_rates(fleet, lines) if fleet is not None else (0.0, ())
     return DeviceRates(
         gemm_peak=gemm_peak, attention_peak=attention_peak, vector_peak=vector_peak_of(hw),
         bandwidth=si.mem_bandwidth,
@@ -121,12 +121,16 @@ def device_rates(hw, precision: Precisions, effs: Efficiencies, node=None,
         fabric_lines=fabric_lines, torus_dims=torus, torus_links=torus_links)
 
 
-def fabric_rates(fleet) -> tuple[float, tuple]:
+def fabric_rates(fleet, node_lines=None) -> tuple[float, tuple]:
     """(B/s per rank per direction, collective lines) of ``fleet``'s fabric. Every GPU of a
     node drives its own share, fabric bandwidth per node / GPUs per node (one rail per GPU in
     a rail-optimised fat tree, when all groups of a kind communicate at once). Lines: the
-    fabric's link class (``collectives``) when it has one, else ring and tree at the fabric's
-    sourced latency per step with η = 1 (the pure α–β bound)."""
+    fabric's link class (``collectives``) when it has one, else ring and tree with η = 1 (the
+    pure α–β bound) and a step latency of the fabric's sourced wire latency (NIC to NIC
+    through the switches) PLUS the library's own per-step cost, taken as the smallest step
+    latency measured inside the node (``node_lines``, the node link's fitted lines: NCCL's
+    protocol and kernel cost of one step, which a step across nodes pays as well). Without
+    node lines the wire latency alone is used (a lower bound)."""
     fabric = fleet.fabric
     bandwidth = float(fabric.bandwidth.to("B/s").magnitude) / fleet.node.count
     link_class = getattr(fabric, "collectives", None)
@@ -135,7 +139,10 @@ def fabric_rates(fleet) -> tuple[float, tuple]:
     if fabric.latency is None:
         raise ValueError(f"fabric {fabric.name!r} of {fleet.name} has no latency: collectives "
                          "across its nodes need one (give the fabric a latency)")
-    latency = float(fabric.latency.to("s").magnitude)
+    if node_lines is None and fleet.node.intra_link is not None:
+        node_lines = fleet.node.intra_link.si[1]
+    software = min((lat for _, lat, _ in node_lines), default=0.0) if node_lines else 0.0
+    latency = float(fabric.latency.to("s").magnitude) + software
     return bandwidth, (("ring", latency, 1.0), ("tree", latency, 1.0))
 
 
