@@ -80,10 +80,23 @@ def _check(argv: list[str]) -> int:
     return int(check.main(argv) or 0)
 
 
+def _check_root(root: str, options: list[str]) -> int:
+    """``--root DIR check [options]``: the check of DIR's site, screenshots in DIR/_build."""
+    root = Path(root)
+    if not any(o == "--site" or o.startswith("--site=") for o in options):
+        options = ["--site", str(root / "_site"), *options]
+    if not any(o == "--screenshots" or o.startswith("--screenshots=") for o in options):
+        options = ["--screenshots", str(root / "_build" / "screenshots"), *options]
+    return _check(options)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "check":  # the check module parses its own options
         return _check(argv[1:])
+    given = 2 if argv[:1] == ["--root"] else 1 if argv[:1] and argv[0].startswith("--root=") else 0
+    if given and argv[given:given + 1] == ["check"]:  # --root DIR check [options]
+        return _check_root(argv[given - 1].removeprefix("--root="), argv[given + 1:])
     parser = argparse.ArgumentParser(prog="python -m sitebuild",
                                      description="Render the Quarto site without Quarto.")
     parser.add_argument("--root", default=".", help="project folder (with _quarto.yml)")
@@ -106,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     serve.add_argument("--no-watch", action="store_true",
                        help="build once and serve as it is: no watching, no reload")
-    sub.add_parser("check", help="browser check of the built site (sitebuild/check.py)")
+    check = sub.add_parser("check", help="browser check of the built site (sitebuild/check.py)")
+    check.add_argument("options", nargs=argparse.REMAINDER,
+                       help="sitebuild/check.py's options (--site defaults to ROOT/_site)")
     new = sub.add_parser("new", help="start a page from a template: new tutorial NAME")
     new.add_argument("kind", choices=["tutorial"])
     new.add_argument("name", help="a simple slug, e.g. kv_cache (tutorials/NN_kv_cache.qmd)")

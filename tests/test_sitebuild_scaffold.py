@@ -172,3 +172,20 @@ def test_generated_tutorial_passes_lint_builds_and_is_in_the_sidebar(tmp_path):
 
 def test_template_is_the_one_the_command_uses():
     assert TEMPLATE == ROOT / "sitebuild" / "templates" / "tutorial.qmd" and TEMPLATE.is_file()
+
+
+def test_check_after_root_checks_that_projects_site(tmp_path, monkeypatch):
+    """`python -m sitebuild --root DIR check` hands the check DIR/_site (it used to fall
+    through to the preview server and fail with an AttributeError)."""
+    from sitebuild import __main__ as cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "_check", lambda argv: seen.setdefault("argv", argv) and 0)
+    assert cli.main(["--root", str(tmp_path), "check", "--page", "index.html"]) == 0
+    argv = seen["argv"]
+    assert argv[argv.index("--site") + 1] == str(tmp_path / "_site")
+    assert argv[argv.index("--screenshots") + 1] == str(tmp_path / "_build" / "screenshots")
+    assert argv[-2:] == ["--page", "index.html"]
+    seen.clear()
+    cli.main(["--root", str(tmp_path), "check", "--site", "elsewhere"])
+    assert seen["argv"].count("--site") == 1 and "elsewhere" in seen["argv"]
