@@ -280,6 +280,34 @@ BUDGETS["batching_optimizer"] = 10e-3
 BENCHMARKS["batching_optimizer"] = bench_batching_optimizer
 
 
+def bench_distributed() -> float:
+    """Median DistributedModel.solve: GPT-3 175B on 1,024 A100s, tp 8 × pp 8 × dp 16,
+    96 microbatches, full recomputation (the step's plans cached after the first call)."""
+    import mlsysim
+
+    dm, fleet = mlsysim.DistributedModel(), mlsysim.Systems.A100_Cluster_1024
+    return _median_call(lambda: dm.solve("GPT3", fleet, batch_size=1536, seq_len=2048,
+                                         tp_size=8, pp_size=8,
+                                         activation_recomputation="full"), repeat=500)
+
+
+def bench_parallelism_optimizer(repeat: int = 3) -> float:
+    """Median wall time of a cold ParallelismOptimizer search in a fresh process, after the
+    import and catalog load (Llama-3 70B on 1,024 H100s: every tp × pp × microbatch × ZeRO ×
+    recomputation layout; no plan built before)."""
+    code = ("import time, mlsysim; m = mlsysim.Models.Llama3_70B; "
+            "f = mlsysim.Systems.H100_Cluster_1024; opt = mlsysim.ParallelismOptimizer(); "
+            "t = time.perf_counter(); opt.solve(m, f, batch_size=1024, seq_len=4096); "
+            "print(time.perf_counter() - t)")
+    return _fresh_process(code, repeat)
+
+
+BUDGETS["distributed"] = 200e-6  # DESIGN §9
+BENCHMARKS["distributed"] = bench_distributed
+BUDGETS["parallelism_optimizer"] = 1.0  # issue 11: <= 2,000 configurations in <= 1 s
+BENCHMARKS["parallelism_optimizer"] = bench_parallelism_optimizer
+
+
 def _report(name: str, seconds: float) -> None:
     budget = BUDGETS.get(name)
     ratio = f"{seconds / budget:6.3f} of budget ({budget:g} s)" if budget else "(no budget)"

@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from . import cli_serving
     cli_serving.add_parser(sub, _positive_int, _fraction, PRECISION_CHOICES)
+    from . import cli_training
+    cli_training.add_parser(sub, _positive_int, _fraction, PRECISION_CHOICES)
 
     _add_slo_parser(sub)
 
@@ -251,6 +253,9 @@ def _slo(args) -> tuple[object, dict | None, str]:
 def _output(args) -> str:
     from .render import dumps, render
 
+    if args.command == "train":
+        from . import cli_training
+        return cli_training.output(args)
     if args.command == "slo":
         result, extras, header = _slo(args)
         if args.json:
