@@ -12,8 +12,11 @@ Predictions only compose engine results: a generation is one prefill plus the de
 each context; a kernel case runs the engine's single-kernel model; a serving case (a metric of
 :data:`SERVING_METRICS`) runs :class:`~mlsysim.ServingModel` on the scenario, whose bound is the
 same composition of engine steps (one prompt's or the batch's prefill, the decode steps at the
-first and last context) with every efficiency at 1 and no launch cost. Measured values come from
-the data file; predictions are never stored.
+first and last context) with every efficiency at 1 and no launch cost. A training case
+(``solver: distributed``, from ``catalog/validation_training.yaml``) runs
+:class:`~mlsysim.solvers.distributed.DistributedModel` and is graded in its paper's FLOP
+convention (:mod:`mlsysim.validation_training`); it also carries the data's tolerance. Measured
+values come from the data files; predictions are never stored.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ METRICS = {
     "itl_ms": ("ms", False),
     "e2e_ms": ("ms", False),
     "serving_tokens_per_s": ("token/s", True),
+    "achieved_tflops_per_gpu": ("TFLOP/s", True),
+    "mfu": ("", True),
+    "step_time_s": ("s", False),
 }
 #: metrics predicted by the serving solver. A serving scenario names ``model``, ``hardware`` (or
 #: ``system`` and ``tp``), ``batch_size``, ``input_len`` (the prompt), ``output_len``,
@@ -51,7 +57,7 @@ METRICS = {
 #: output tokens over that time.
 SERVING_METRICS = ("ttft_ms", "itl_ms", "e2e_ms", "serving_tokens_per_s")
 CATEGORIES = ("decode", "quantized-decode", "prefill", "serving", "serving-latency", "training",
-              "gemm", "attention", "collective")
+              "training-throughput", "training-mfu", "gemm", "attention", "collective")
 BOUND_SLACK = 0.03  # measured values are rounded; a bound may be met within 3 %
 
 
@@ -70,6 +76,18 @@ class GradedCase:
     section: str
     stack: str
     reason: str
+    tolerance: float | None = None  # |error| the data allows (training cases), or None
+    predicted_as: str = ""  # a training case's convention (validation_training.PREDICTED_AS)
+
+    @property
+    def within_tolerance(self) -> bool | None:
+        """Whether |error| ≤ the data's tolerance (None when the case states none)."""
+        return None if self.tolerance is None else self.error <= self.tolerance
+
+    @property
+    def optimistic(self) -> bool:
+        """The prediction is faster than the measurement (more throughput, less time)."""
+        return (self.measured < self.predicted) == METRICS[self.metric][1]
 
     @property
     def unit(self) -> str:
@@ -98,8 +116,17 @@ class GradedCase:
 
 
 def load_cases() -> dict[str, dict]:
-    """The raw case records, keyed by id (sources resolved against sources.yaml)."""
+    """The raw case records, keyed by id (sources resolved against sources.yaml): those of
+    ``validation.yaml`` and the runnable training cases of ``validation_training.yaml``."""
+    from .validation_training import load_training_cases
+
     cases = read_yaml(CATALOG_DIR / "validation.yaml")
+    training = load_training_cases()
+    clash = sorted(set(cases) & set(training))
+    if clash:
+        raise ValueError(f"validation case {clash[0]} is in both validation.yaml and "
+                         "validation_training.yaml")
+    cases = {**cases, **training}
     for case_id, case in cases.items():
         if case["source"] not in sources():
             raise ValueError(f"validation case {case_id}: unknown source {case['source']!r}")
@@ -247,17 +274,28 @@ def scenario_tokens(scenario: dict) -> float:
 
 def run_cases() -> list[GradedCase]:
     """Every case, graded (see the module docstring)."""
+    from . import validation_training
+
     out = []
     for case_id, case in load_cases().items():
         metric, scenario = case["metric"], case["scenario"]
         unit = METRICS[metric][0]
-        measured = float(Q_(case["measured"]).to(unit).magnitude)
-        bound = None if metric == "total_flops" else predict(metric, scenario, pure=True)
+        extra = {}
+        if case.get("solver") == "distributed":
+            measured = validation_training.measured_value(case, unit)
+            predicted = validation_training.predict(case)
+            bound = validation_training.predict(case, pure=True)
+            extra = {"tolerance": float(case["tolerance"]),
+                     "predicted_as": case["predicted_as"]}
+        else:
+            measured = float(Q_(case["measured"]).to(unit).magnitude)
+            predicted = predict(metric, scenario)
+            bound = None if metric == "total_flops" else predict(metric, scenario, pure=True)
         out.append(GradedCase(
             case_id=case_id, category=case["category"], scenario=scenario, metric=metric,
-            measured=measured, predicted=predict(metric, scenario), bound=bound,
+            measured=measured, predicted=predicted, bound=bound,
             source=case["source"], section=case["section"], stack=case.get("stack", ""),
-            reason=case["reason"]))
+            reason=case["reason"], **extra))
     return out
 
 

@@ -3,7 +3,9 @@
 The cases, their citations and reasons live in ``mlsysim/catalog/validation.yaml``; the
 predictions are computed here by the engine. The acceptance of issue 7: at least 40 cases over at
 least 6 device types, median |error| ≤ 20 %, no measurement beyond its physical bound, and no
-category's median getting more than 5 points worse than the reviewed baseline."""
+category's median getting more than 5 points worse than the reviewed baseline. Issue 11 adds the
+training runs of ``catalog/validation_training.yaml`` (graded through DistributedModel; see
+tests/test_published_training.py)."""
 
 from pathlib import Path
 
