@@ -308,6 +308,32 @@ BUDGETS["parallelism_optimizer"] = 1.0  # issue 11: <= 2,000 configurations in <
 BENCHMARKS["parallelism_optimizer"] = bench_parallelism_optimizer
 
 
+def bench_sweep_million(repeat: int = 3) -> float:
+    """Median time of a 1,000,000-point design-space sweep into a tidy table: 10 models ×
+    10 devices × 2 precisions × 100 batch sizes × 50 contexts (issue 12: ≤ 10 s)."""
+    import numpy as np
+
+    import mlsysim
+
+    grid = {"models": ["Llama3_8B", "Llama3_70B", "Llama2_7B", "Llama2_13B", "Llama2_70B",
+                       "GPT3", "GPTJ_6B", "Mixtral_8x7B", "GPT3_2_7B", "BLOOM_176B"],
+            "hardware": ["A100", "A100_40GB", "B200", "GB200", "H100", "H100_PCIe", "H200",
+                         "MI300X", "RTX4090", "Jetson_AGX_Orin"],
+            "precisions": ["fp16", "bf16"], "batch_sizes": np.arange(1, 101),
+            "seq_lens": np.linspace(128, 2048, 50).astype(int)}
+    assert len(mlsysim.sweep(**grid)) == 1_000_000
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        mlsysim.sweep(**grid)
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples)
+
+
+BUDGETS["sweep_million"] = 10.0  # issue 12: 1,000,000 points <= 10 s
+BENCHMARKS["sweep_million"] = bench_sweep_million
+
+
 def _report(name: str, seconds: float) -> None:
     budget = BUDGETS.get(name)
     ratio = f"{seconds / budget:6.3f} of budget ({budget:g} s)" if budget else "(no budget)"
