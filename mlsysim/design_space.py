@@ -8,7 +8,8 @@ row per point, in the order model, hardware, precision, batch size, context (as 
 (:data:`COLUMNS`, units in :data:`UNITS`):
 
 ========================  ============================================================
-model, hardware           catalog keys (a spec's name when it has no key)
+model, hardware           catalog keys (a spec's name when it has no key; a second spec
+                          with the same key, e.g. a modified H100, is "H100 #2")
 precision                 the compute precision's label, as ``Engine.solve(...).precision``
 phase, unit               "decode"/"prefill"/"training"/"inference"; "token" or "sample"
 batch_size, seq_len       sequences or samples per step; context tokens (missing for
@@ -57,19 +58,29 @@ MAX_ROWS = 20_000_000
 
 
 def _listed(name: str, values, resolve) -> list:
-    """One item or a list/tuple of them, resolved; empty lists and repeats refused."""
-    items = list(values) if isinstance(values, (list, tuple)) else [values]
+    """One item or a list/tuple of them, resolved; empty lists and repeats refused (a
+    modified spec, such as ``H100.replace(...)``, is not a repeat of the catalog's)."""
+    items = list(values) if isinstance(values, (list, tuple, np.ndarray)) else [values]
     if not items:
         raise ValueError(f"{name} must not be empty")
-    out, seen = [], set()
+    out = []
     for item in items:
         spec = resolve(item)
-        key = getattr(spec, "key", None) or getattr(spec, "name", spec)
-        if key in seen:
-            raise ValueError(f"{name} lists {key!r} twice")
-        seen.add(key)
+        if any(spec == seen for seen in out):
+            shown = getattr(spec, "key", None) or getattr(spec, "name", spec)
+            raise ValueError(f"{name} lists {shown!r} twice")
         out.append(spec)
     return out
+
+
+def _labels(specs) -> tuple[str, ...]:
+    """Catalog keys (a spec's name without one), made unique: 'H100', 'H100 #2', …"""
+    out, count = [], {}
+    for spec in specs:
+        base = spec.key or spec.name
+        count[base] = count.get(base, 0) + 1
+        out.append(base if count[base] == 1 else f"{base} #{count[base]}")
+    return tuple(out)
 
 
 def _precision(value) -> str:
@@ -179,8 +190,8 @@ def sweep_table(models, hardware, precisions=("fp16",), batch_sizes=1, seq_lens=
                 _fill(cols, rows, r, hw, (i, h, p, phases.index(ph), unit == "sample"))
         base += size * len(pairs)
     columns = {
-        "model": Categorical(cols.pop("model"), tuple(_key(m) for m in model_specs)),
-        "hardware": Categorical(cols.pop("hardware"), tuple(_key(hw) for hw in devices)),
+        "model": Categorical(cols.pop("model"), _labels(model_specs)),
+        "hardware": Categorical(cols.pop("hardware"), _labels(devices)),
         "precision": Categorical(cols.pop("precision"), tuple(labels)),
         "phase": Categorical(cols.pop("phase"), tuple(phases)),
     }

@@ -73,8 +73,13 @@ class Table:
     def __contains__(self, name) -> bool:
         return name in self._cols
 
-    def __getitem__(self, name: str) -> np.ndarray:
-        """A column as a numpy array (text columns as a str array)."""
+    def __getitem__(self, name):
+        """A column as a numpy array (text columns as a str array); or, given booleans or
+        integer positions, those rows as a table (``t[t["latency_s"] < 0.01]``, as pandas)."""
+        if not isinstance(name, str):
+            if np.ma.isMaskedArray(name):
+                name = name.filled(False)
+            return self.take(name)
         if name not in self._cols:
             from .errors import UnknownNameError
             raise UnknownNameError("column", name, self._cols)
@@ -177,7 +182,8 @@ class Table:
         """The same table as a pandas DataFrame (text columns categorical)."""
         import pandas as pd
 
-        frame = pd.DataFrame({k: _pandas_column(pd, c) for k, c in self._cols.items()})
+        frame = pd.DataFrame({k: _pandas_column(pd, c) for k, c in self._cols.items()},
+                             copy=False)
         frame.attrs.update(self.attrs)
         return frame
 
@@ -230,6 +236,6 @@ def make_table(columns: dict, attrs: dict | None = None, kind: str = "auto"):
     if kind == "light" or (kind == "auto" and not pandas_available()):
         return table
     if kind == "pandas" and not pandas_available():
-        raise ValueError("table='pandas' needs pandas (pip install 'mlsysim[pandas]'); "
-                         "table='light' needs only numpy")
+        raise ValueError("table='pandas' needs pandas (pip install pandas); table='light' "
+                         "needs only numpy")
     return table.to_pandas()

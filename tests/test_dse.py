@@ -144,6 +144,17 @@ def test_old_and_new_spellings():
     assert mlsysim.sweep is sweep
 
 
+def test_a_modified_device_is_its_own_row():
+    """What if the H100 had 5 TB/s? A modified spec sits beside the catalog's, labelled apart."""
+    h100 = mlsysim.Hardware.H100
+    faster = h100.replace({"memory.bandwidth": "5 TB/s"})
+    t = sweep(models=["Llama3_8B"], hardware=[h100, faster], batch_sizes=[1], seq_lens=[1024],
+              table="light")
+    assert list(t["hardware"]) == ["H100", "H100 #2"]
+    assert t["latency_s"][1] == Engine.solve("Llama3_8B", faster, seq_len=1024).latency_s
+    assert t["latency_s"][1] < t["latency_s"][0]  # decode at batch 1 is memory-bound
+
+
 def test_pandas_frame_holds_the_same_values(light):
     pd = pytest.importorskip("pandas")  # installed in the dev environment
     frame = sweep(models=MODELS, hardware=DEVICES, precisions=["fp16", "fp8"],
@@ -178,6 +189,8 @@ def test_light_table_without_pandas(monkeypatch, tmp_path):
     both = t.filter(t["batch_size"] == 64, model="Llama3_8B", feasible=True)
     assert list(both["hardware"]) == ["H100"]  # 16 GB of weights do not fit 8 GB
     assert len(t.filter(seq_len=1024)) == 4  # the CNN's missing contexts never match
+    assert len(t[t["seq_len"] == 1024]) == 4 and len(t[[0, 2]]) == 2  # as pandas' df[mask]
+    assert (t[t["latency_s"] < 1e-3]["latency_s"] == fast["latency_s"]).all()
     ordered = t.sort("latency_s")
     assert (np.diff(ordered["latency_s"]) >= 0).all()
     assert t.sort(["model", "latency_s"], descending=True)["model"][0] == "ResNet50"
