@@ -67,9 +67,14 @@ def _dominated_by(front: np.ndarray, block: np.ndarray) -> np.ndarray:
     """For each row of ``block``: does some row of ``front`` dominate it? (minimising)"""
     hit = np.zeros(len(block), dtype=bool)
     for i in range(0, len(front), _CHUNK):
-        f = front[i:i + _CHUNK, None, :]
-        b = block[None, :, :]
-        hit |= ((f <= b).all(axis=2) & (f < b).any(axis=2)).any(axis=0)
+        f = front[i:i + _CHUNK]
+        no_worse = np.ones((len(f), len(block)), dtype=bool)
+        better = np.zeros((len(f), len(block)), dtype=bool)
+        for j in range(block.shape[1]):  # one objective at a time: 2-D boolean planes
+            fj, bj = f[:, j, None], block[None, :, j]
+            no_worse &= fj <= bj
+            better |= fj < bj
+        hit |= (no_worse & better).any(axis=0)
     return hit
 
 
