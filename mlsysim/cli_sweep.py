@@ -79,7 +79,7 @@ def solve(args):
         None if args.seq_lens is None else integers("--seq-lens", args.seq_lens),
         phase=args.phase, is_training=args.training, table="light")
     if args.pareto:
-        from .pareto import pareto
+        from .pareto_front import pareto
         table = pareto(table).front
     return table
 

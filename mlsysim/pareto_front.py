@@ -11,7 +11,8 @@ and within itself): exact, fast while fronts stay small.
 
 ``pareto(table, objectives={"latency_s": "min", "cost_per_mtok": "min"})`` accepts a pandas
 DataFrame or a :class:`mlsysim.tidy.Table` (such as ``mlsysim.sweep(models=[...], ...)``
-returns) and returns a :class:`ParetoFront` of tables of the same kind.
+returns) and returns a :class:`ParetoFront` of tables of the same kind. (The module is
+``pareto_front`` so that exporting the function as ``mlsysim.pareto`` never collides with it.)
 """
 
 from __future__ import annotations
