@@ -179,6 +179,8 @@ def sweep_table(models, hardware, precisions=("fp16",), batch_sizes=1, seq_lens=
     base = 0
     for (i, m, ctx, ph, unit), size in zip(runs, sizes, strict=True):
         for p, prec in enumerate(precs):  # one plan per (model, precision), on every device
+            if not any(q == p for *_, q in pairs):
+                continue
             probe = inputs.workload_args(m, 1, None, phase, prec, is_training, recompute,
                                          weight_precision, kv_precision, activation_precision)
             plan, batch, context = grid_plan(probe, batches, ctx)
