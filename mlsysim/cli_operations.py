@@ -54,7 +54,7 @@ _TRAIN_DEFAULTS = {"tp": 1, "pp": 1, "ep": 1, "zero": 0, "microbatches": None,
 def add_parser(sub, positive_int, fraction, precisions) -> None:
     ca = sub.add_parser("carbon", help="energy, emissions and water of a job in a region "
                                        "(SustainabilityModel)")
-    _job_arguments(ca, positive_int, precisions, "carbon", CARBON_REGION)
+    _job_arguments(ca, positive_int, precisions, CARBON_REGION)
     ca.add_argument("--carbon-intensity", default=None,
                     help="override the grid's, e.g. '57 g/kWh' (a bare number: g/kWh)")
     ca.add_argument("--wue", default=None,
@@ -67,7 +67,7 @@ def add_parser(sub, positive_int, fraction, precisions) -> None:
 
     co = sub.add_parser("cost", help="owned TCO and cloud rental of a job, $ per million tokens "
                                      "(EconomicsModel)")
-    _job_arguments(co, positive_int, precisions, "cost", COST_REGION)
+    _job_arguments(co, positive_int, precisions, COST_REGION)
     co.add_argument("--tokens-per-second", default=None,
                     help="serving throughput for $ per million tokens served, e.g. 2500 "
                          "(token/s); without --duration one hour is costed")
@@ -86,11 +86,11 @@ def add_parser(sub, positive_int, fraction, precisions) -> None:
     co.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def _job_arguments(p, positive_int, precisions, command: str, region: str) -> None:
+def _job_arguments(p, positive_int, precisions, region: str) -> None:
     # '--duration -30d' is a (negative) value, not an option, so that the refusal names it;
     # argparse's own pattern only admits plain negative numbers such as -30.
     p._negative_number_matcher = re.compile(r"^-\.?\d")
-    p.add_argument("system", nargs="?", default=None,
+    p.add_argument("system", nargs="?", default=None, metavar="SYSTEM",
                    help="a catalog device, node or fleet, e.g. H100_Cluster_1024 (or --gpus)")
     p.add_argument("--gpus", type=positive_int, default=None,
                    help="build a fleet of this many GPUs (with --gpu), as mlsysim train does")
@@ -125,7 +125,7 @@ def _job_arguments(p, positive_int, precisions, command: str, region: str) -> No
                    help="measured average power per device, e.g. '330 W' (replaces the model)")
     p.add_argument("--host-power", default=None, help="host power per node, e.g. '4.6 kW'")
     p.add_argument("--pue", type=float, default=None,
-                   help="facility energy / IT energy, ≥ 1 (default: the region's)")
+                   help="facility energy / IT energy, in [1, 3] (default: the region's)")
 
 
 def _unit_interval(text: str) -> float:
