@@ -55,6 +55,7 @@ _LAZY = {
     "EconomicsModel": "mlsysim.solvers.economics",
     "SustainabilityModel": "mlsysim.solvers.sustainability",
     "PlacementOptimizer": "mlsysim.solvers.placement",
+    "pareto": "mlsysim.pareto_front",
     "answer": "mlsysim.classroom",
     "answer_free_text": "mlsysim.classroom",
     "prediction": "mlsysim.classroom",
@@ -63,7 +64,7 @@ _LAZY = {
 }
 _SUBMODULES = {"units", "specs", "catalog", "registry", "errors", "specfile", "solvers",
                "physics", "show", "viz", "results", "formatting", "cli", "render",
-               "vocabulary", "constraints", "validation", "sweeps", "classroom"}
+               "vocabulary", "constraints", "validation", "sweeps", "classroom", "tidy"}
 
 __all__ = sorted(_LAZY)
 

@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     cli_serving.add_parser(sub, _positive_int, _fraction, PRECISION_CHOICES)
     from . import cli_training
     cli_training.add_parser(sub, _positive_int, _fraction, PRECISION_CHOICES)
+    from . import cli_sweep
+    cli_sweep.add_parser(sub, _positive_int, _fraction, PRECISION_CHOICES)
+    from . import cli_operations
+    cli_operations.add_parser(sub, _positive_int, _fraction, PRECISION_CHOICES)
 
     _add_slo_parser(sub)
 
@@ -256,6 +260,12 @@ def _output(args) -> str:
     if args.command == "train":
         from . import cli_training
         return cli_training.output(args)
+    if args.command == "sweep":
+        from . import cli_sweep
+        return cli_sweep.output(args)
+    if args.command in ("carbon", "cost"):
+        from . import cli_operations
+        return cli_operations.output(args)
     if args.command == "slo":
         result, extras, header = _slo(args)
         if args.json:
