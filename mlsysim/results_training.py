@@ -249,7 +249,7 @@ def _tokens(tokens) -> float:
         value = float(tokens)
     else:
         from .units import checked
-        value = float(checked(tokens, "token", "tokens", allow_zero=True).magnitude)
+        value = float(checked(tokens, "token", "tokens", allow_zero=True).to("token").magnitude)
     if not value >= 0 or value == float("inf"):
         raise ValueError(f"tokens must be a finite number of tokens ≥ 0, got {tokens!r}")
     return value

@@ -192,3 +192,24 @@ def test_bad_input_is_one_line(call, match):
     with pytest.raises(ValueError, match=match) as exc:
         call()
     assert "\n" not in str(exc.value)
+
+
+def test_training_time_of_the_solved_run_equals_its_time_to_train():
+    """Given the DistributedResult of the same model, ScalingModel uses that run's own model
+    FLOPs per token (6N plus attention), so both solvers give one number; the string
+    '15 Ttoken' is 15e12 tokens in both (time_to_train once read its magnitude, 15)."""
+    import mlsysim
+
+    run = mlsysim.DistributedModel().solve(
+        mlsysim.Models.Llama3_70B, mlsysim.Systems.H100_Cluster_1024, batch_size=1024,
+        seq_len=4096, tp_size=8, pp_size=4, zero_stage=1, activation_recomputation="selective")
+    by_hand = 15e12 / (1024 * 4096 / run.step_s)  # tokens / (tokens per step / step)
+    assert run.time_to_train("15 Ttoken").to("s").magnitude == pytest.approx(by_hand, rel=1e-12)
+    assert run.time_to_train(15e12).to("s").magnitude == pytest.approx(by_hand, rel=1e-12)
+    same = mlsysim.ScalingModel().training_time(mlsysim.Models.Llama3_70B, "15 Ttoken", mfu=run)
+    assert same.seconds == pytest.approx(by_hand, rel=1e-9)
+    # another model at the same MFU: 6·N·D (no attention term of its own to borrow)
+    other = mlsysim.ScalingModel().training_time(mlsysim.Models.Llama3_8B, 15e12, mfu=run)
+    n8 = float(mlsysim.Models.Llama3_8B.parameters.to("param").magnitude)
+    assert other.seconds == pytest.approx(6 * n8 * 15e12 / (run.devices * run.peak_flops
+                                                              * run.mfu), rel=1e-9)

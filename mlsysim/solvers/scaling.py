@@ -4,7 +4,9 @@
   (Hoffmann et al. 2022; formulas in :mod:`mlsysim.physics.scaling`).
 * ``solve(fleet=..., duration=..., mfu=...)``: the same from the budget a fleet delivers,
   devices × dense peak at ``precision`` × MFU × duration.
-* ``training_time(params, tokens, fleet, mfu)``: 6·N·D / (devices · peak · MFU).
+* ``training_time(params, tokens, fleet, mfu)``: 6·N·D / (devices · peak · MFU); when ``mfu``
+  is the DistributedResult of the same model, its own model FLOPs per token replace 6·N (the
+  attention it counts), so the time equals ``DistributedResult.time_to_train``.
 
 Throughput is never re-derived from a step-time formula: it is an MFU, either given as a number
 or taken from a :class:`~mlsysim.results_training.DistributedResult` (the one cost model's
@@ -165,6 +167,12 @@ class ScalingModel:
         k = number("flops_per_param_token", flops_per_param_token,
                    "6, or 8 with full recomputation")
         rate = fleet_rate(fleet, mfu, precision, devices)
+        _, _, dist = _mfu(mfu)
+        if dist is not None and flops_per_param_token == phys.FLOPS_PER_PARAM_TOKEN \
+                and _same_model(params, dist):
+            # the run DistributedModel solved: its own model FLOPs per token (6N plus the
+            # attention it counts), so the time equals DistributedResult.time_to_train
+            k = dist.model_flops / (dist.batch_size * dist.seq_len) / n
         seconds = k * n * d / rate.flops_per_second
         if not math.isfinite(seconds):
             raise ValueError("params × tokens overflows a float: give physical sizes (e.g. "
@@ -176,6 +184,14 @@ class ScalingModel:
         ratio = number("tokens_per_param", r, "20 (Hoffmann et al. 2022)")
         n, d = phys.compute_optimal(c, ratio)
         return ComputeOptimalResult(c, n, d, ratio, phys.chinchilla_loss(n, d), rate, seconds)
+
+
+def _same_model(params, dist) -> bool:
+    """Whether ``params`` is the model a DistributedResult trained (by catalog name or
+    display name); a bare parameter count is another model."""
+    name = params if isinstance(params, str) else getattr(params, "name", None)
+    key = getattr(params, "key", None)
+    return name is not None and dist.model in {name, key}
 
 
 def _duration(duration) -> float:
