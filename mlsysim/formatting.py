@@ -103,6 +103,13 @@ def format_quantity(q) -> str:
     if binary and q.is_compatible_with("B"):  # published in GiB: stays GiB
         scaled, prefix = _pick_prefix(float(q.to("B").magnitude), ["", "k", "M", "G", "T"], 1024)
         return f"{sig(scaled)} {prefix.upper()}{'i' if prefix else ''}B"
+    if q.is_compatible_with("J") and any("watt_hour" in n for n, _ in q.unit_items()):
+        # energy billed in watt-hours stays in watt-hours (a 15 GWh run, not 54 TJ)
+        scaled, prefix = _pick_prefix(float(q.to("Wh").magnitude), ["", "k", "M", "G", "T"])
+        return f"{sig(scaled)} {prefix}Wh"
+    if q.is_compatible_with("L"):  # water: 17.3 ML, not 17,300,000 l
+        scaled, prefix = _pick_prefix(float(q.to("L").magnitude), ["m", "", "k", "M", "G"])
+        return f"{sig(scaled)} {prefix}L"
     for unit, symbol, prefixes in _FAMILIES:
         if q.is_compatible_with(unit):
             value = float(q.to(unit).magnitude)
