@@ -15,8 +15,12 @@ same composition of engine steps (one prompt's or the batch's prefill, the decod
 first and last context) with every efficiency at 1 and no launch cost. A training case
 (``solver: distributed``, from ``catalog/validation_training.yaml``) runs
 :class:`~mlsysim.solvers.distributed.DistributedModel` and is graded in its paper's FLOP
-convention (:mod:`mlsysim.validation_training`); it also carries the data's tolerance. Measured
-values come from the data files; predictions are never stored.
+convention (:mod:`mlsysim.validation_training`); it also carries the data's tolerance. An energy
+case (category ``energy``, from ``catalog/validation_energy.yaml``) runs
+:class:`~mlsysim.solvers.sustainability.SustainabilityModel` with its paper's inputs
+(:mod:`mlsysim.validation_energy`): it reproduces the paper's accounting identity (device-hours
+× power × PUE × intensity), has no bound and carries the data's tolerance. Measured values come
+from the data files; predictions are never stored.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ METRICS = {
     "achieved_tflops_per_gpu": ("TFLOP/s", True),
     "mfu": ("", True),
     "step_time_s": ("s", False),
+    "energy": ("kWh", False),  # energy cases: less is "better" (optimistic = predicted lower)
+    "emissions": ("t", False),
 }
 #: metrics predicted by the serving solver. A serving scenario names ``model``, ``hardware`` (or
 #: ``system`` and ``tp``), ``batch_size``, ``input_len`` (the prompt), ``output_len``,
@@ -57,7 +63,7 @@ METRICS = {
 #: output tokens over that time.
 SERVING_METRICS = ("ttft_ms", "itl_ms", "e2e_ms", "serving_tokens_per_s")
 CATEGORIES = ("decode", "quantized-decode", "prefill", "serving", "serving-latency", "training",
-              "training-throughput", "training-mfu", "gemm", "attention", "collective")
+              "training-throughput", "training-mfu", "gemm", "attention", "collective", "energy")
 BOUND_SLACK = 0.03  # measured values are rounded; a bound may be met within 3 %
 
 
@@ -117,16 +123,19 @@ class GradedCase:
 
 def load_cases() -> dict[str, dict]:
     """The raw case records, keyed by id (sources resolved against sources.yaml): those of
-    ``validation.yaml`` and the runnable training cases of ``validation_training.yaml``."""
+    ``validation.yaml``, the runnable training cases of ``validation_training.yaml`` and the
+    energy cases of ``validation_energy.yaml``."""
+    from .validation_energy import load_energy_cases
     from .validation_training import load_training_cases
 
     cases = read_yaml(CATALOG_DIR / "validation.yaml")
-    training = load_training_cases()
-    clash = sorted(set(cases) & set(training))
-    if clash:
-        raise ValueError(f"validation case {clash[0]} is in both validation.yaml and "
-                         "validation_training.yaml")
-    cases = {**cases, **training}
+    for name, extra in (("validation_training.yaml", load_training_cases()),
+                        ("validation_energy.yaml", load_energy_cases())):
+        clash = sorted(set(cases) & set(extra))
+        if clash:
+            raise ValueError(f"validation case {clash[0]} is in {name} and another "
+                             "validation file")
+        cases = {**cases, **extra}
     for case_id, case in cases.items():
         if case["source"] not in sources():
             raise ValueError(f"validation case {case_id}: unknown source {case['source']!r}")
@@ -274,7 +283,7 @@ def scenario_tokens(scenario: dict) -> float:
 
 def run_cases() -> list[GradedCase]:
     """Every case, graded (see the module docstring)."""
-    from . import validation_training
+    from . import validation_energy, validation_training
 
     out = []
     for case_id, case in load_cases().items():
@@ -287,6 +296,14 @@ def run_cases() -> list[GradedCase]:
             bound = validation_training.predict(case, pure=True)
             extra = {"tolerance": float(case["tolerance"]),
                      "predicted_as": case["predicted_as"]}
+        elif case["category"] == "energy":
+            if metric not in validation_energy._metrics():
+                raise ValueError(f"validation case {case_id}: category energy grades "
+                                 f"energy or emissions, not {metric!r}")
+            measured = validation_energy.measured_value(case)
+            predicted = validation_energy.predict(case)
+            bound = None  # an accounting identity: no physical bound
+            extra = {"tolerance": float(case["tolerance"])}
         else:
             measured = float(Q_(case["measured"]).to(unit).magnitude)
             predicted = predict(metric, scenario)

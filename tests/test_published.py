@@ -5,7 +5,9 @@ predictions are computed here by the engine. The acceptance of issue 7: at least
 least 6 device types, median |error| ≤ 20 %, no measurement beyond its physical bound, and no
 category's median getting more than 5 points worse than the reviewed baseline. Issue 11 adds the
 training runs of ``catalog/validation_training.yaml`` (graded through DistributedModel; see
-tests/test_published_training.py)."""
+tests/test_published_training.py); issue 12 the energy and emissions cases of
+``catalog/validation_energy.yaml`` (graded through SustainabilityModel; see
+tests/test_published_energy.py)."""
 
 from pathlib import Path
 
