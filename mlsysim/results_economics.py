@@ -37,9 +37,9 @@ class EconomicsResult(Rendered):
     duration_from: str
     facility_energy_j: float
     pue: float
-    electricity_price: float  # USD/kWh
+    electricity_price: float | None  # USD/kWh; None: no sourced price for the region
     price_from: str
-    energy_usd: float
+    energy_usd: float | None  # None: the region has no sourced electricity price
     capex_usd: float | None
     maintenance_usd: float | None
     capex_per_device: float | None
@@ -66,7 +66,8 @@ class EconomicsResult(Rendered):
 
     @property
     def energy_cost(self):
-        return Q_(self.energy_usd, "USD")
+        """The electricity bill, USD; None where the region has no sourced price."""
+        return _q(self.energy_usd)
 
     @property
     def capex(self):
@@ -79,7 +80,7 @@ class EconomicsResult(Rendered):
 
     @property
     def tco_usd(self) -> float | None:
-        if self.capex_usd is None:
+        if self.capex_usd is None or self.energy_usd is None:
             return None
         return self.capex_usd + self.energy_usd + (self.maintenance_usd or 0.0)
 
@@ -140,6 +141,7 @@ class EconomicsResult(Rendered):
                  f"{fmt_usd(self.capex_per_device)}/device over {life_y:g} y; "
                  f"{self.capex_from}"),
                 ("Energy", fmt_usd(self.energy_usd),
+                 self.price_from if self.electricity_price is None else
                  f"${self.electricity_price:.4g}/kWh; {self.price_from}"),
                 ("Maintenance", fmt_usd(self.maintenance_usd),
                  f"at {self.maintenance_fraction:.0%} of capital per year"),
@@ -156,7 +158,8 @@ class EconomicsResult(Rendered):
         return {"system": self.system, "hardware": self.hardware, "region": self.region,
                 "devices": self.devices, "duration": self.duration,
                 "duration_from": self.duration_from, "energy": self.energy, "pue": self.pue,
-                "electricity_price": Q_(self.electricity_price, "USD/kWh"),
+                "electricity_price": None if self.electricity_price is None
+                else Q_(self.electricity_price, "USD/kWh"),
                 "energy_cost": self.energy_cost, "capex": self.capex,
                 "maintenance": self.maintenance, "tco": self.tco,
                 "cloud_cost": self.cloud_cost,

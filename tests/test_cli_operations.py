@@ -267,7 +267,6 @@ def test_list_regions(capsys):
     ("carbon H1000 --duration 30d", ["did you mean", "'H100'"]),
     ("carbon --gpus 64 --gpu H1OO --duration 30d", ["did you mean", "'H100'"]),
     ("carbon H100_Cluster_1024 --model Llama3_700B --tokens 1T", ["did you mean"]),
-    ("cost H100 --duration 30d --region France", ["--electricity-price", "France"]),
     ("cost H100 --duration 30d --electricity-price '0.08 USD/parsec'",
      ["--electricity-price"]),
     ("cost H100 --duration 30d --unit-cost -5", ["--unit-cost", "positive"]),

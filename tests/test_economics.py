@@ -49,8 +49,13 @@ def test_region_price_is_the_region_passed():
 
 
 def test_region_without_price_needs_one():
-    with pytest.raises(ValueError, match="electricity_price"):
-        E.solve("DGX_A100", "1 day", region="France")
+    # no sourced price: no energy bill and no owned cost (a note says to pass one); the cloud
+    # alternative, which does not depend on the region, is still given
+    bare = E.solve("DGX_A100", "1 day", region="France")
+    assert bare.energy_cost is None and bare.tco_usd is None
+    assert any("electricity_price" in n for n in bare.notes)
+    us = E.solve("DGX_A100", "1 day", region="US_Average")
+    assert bare.cloud_cost == us.cloud_cost and bare.cloud_cost is not None
     r = E.solve("DGX_A100", "1 day", region="France", electricity_price="0.12 USD/kWh")
     assert r.energy_cost.to("USD").magnitude == pytest.approx(
         (8 * 400 + 3300) * 24 / 1000 * 1.58 * 0.12)

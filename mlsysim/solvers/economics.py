@@ -56,14 +56,13 @@ def _throughput(tokens_per_second, serving) -> float | None:
                     allow_zero=False)
 
 
-def _price_per_kwh(grid, electricity_price) -> tuple[float, str]:
+def _price_per_kwh(grid, electricity_price) -> tuple[float | None, str]:
     if electricity_price is not None:
         return quantity("electricity_price", electricity_price, "USD/kWh", "'0.08 USD/kWh'"), \
             "given"
-    if grid.electricity_price is None:
-        raise ValueError(f"region {grid.key or grid.name!r} has no sourced electricity price: "
-                         "pass electricity_price (e.g. '0.08 USD/kWh'); regions with one: "
-                         "US_Average, California")
+    if grid.electricity_price is None:  # the bill and TCO are omitted, with a note
+        return None, (f"region {grid.key or grid.name!r} has no sourced electricity price "
+                      "(pass electricity_price, e.g. '0.08 USD/kWh')")
     src = grid.source_of("electricity_price")
     return float(grid.electricity_price.to("USD/kWh").magnitude), \
         f"{grid.key} ({src.source if src else 'catalog'})"
@@ -128,6 +127,9 @@ class EconomicsModel:
         maint = unit_fraction("maintenance_fraction", maintenance_fraction)
         per_dev, capex_src = _capex_per_device(job, unit_cost)
         notes = list(power.notes)
+        if price is None:
+            notes.append(f"no energy bill or owned cost: {price_src}; the cloud alternative "
+                         "does not depend on it")
         if per_dev is None:
             capex = maintenance = None
             notes.append(f"owned cost without capital: {capex_src} for {job.hardware.name} "
@@ -148,7 +150,8 @@ class EconomicsModel:
             system=job.label, hardware=job.hardware.name, region=grid.key or grid.name,
             devices=job.devices, seconds=job.seconds, duration_from=job.duration_from,
             facility_energy_j=fac_j, pue=p, electricity_price=price, price_from=price_src,
-            energy_usd=econ.energy_cost(fac_j, price), capex_usd=capex,
+            energy_usd=None if price is None else econ.energy_cost(fac_j, price),
+            capex_usd=capex,
             maintenance_usd=maintenance, capex_per_device=per_dev, capex_from=capex_src,
             lifetime_s=life, maintenance_fraction=maint,
             rental_rate=rate, rental_from=rate_src,
