@@ -22,6 +22,7 @@ _FAMILIES = [
     ("token", "token", None),
     ("sample", "sample", None),
     ("USD", "USD", None),
+    ("g/kWh", "g/kWh", None),  # grid carbon intensity (a source in lb/MWh prints in g/kWh)
 ]
 _BINARY = ("kibi", "mebi", "gibi", "tebi", "pebi")
 _EXPONENT = {"m": -3, "": 0, "k": 3, "K": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}

@@ -12,3 +12,12 @@ def test_energy_in_watt_hours_and_water_in_litres():
     assert fmt(Q_(17.3e6, "L")) == "17.3 ML"
     assert fmt(Q_(1, "m^3")) == "1.00 kL"  # 1 m³ = 1,000 L
     assert fmt(Q_(5, "J")) == "5.00 J"
+
+
+def test_carbon_intensity_in_grams_per_kilowatt_hour():
+    """A grid intensity published in lb/MWh prints in g/kWh like every other region
+    (1 lb/MWh = 453.59237 g / 1,000 kWh)."""
+    from mlsysim import Q_, fmt
+
+    assert fmt(Q_(823, "lb/MWh")) == "373 g/kWh"  # 823 × 0.45359 = 373.3
+    assert fmt(Q_(56, "g/kWh")) == "56.0 g/kWh"
