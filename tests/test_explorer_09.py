@@ -68,7 +68,7 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(site):
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not installed")
+        pytest.fail(f"{CHROMIUM} is missing: run make browser (make test installs it)")
     from playwright.sync_api import sync_playwright
 
     from sitebuild.check_server import serve
