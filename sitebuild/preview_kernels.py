@@ -59,6 +59,7 @@ class _Warm:
     ready: threading.Event = field(default_factory=threading.Event)
     km: object | None = None
     env: dict[str, str] = field(default_factory=dict)
+    starting: object | None = None  # the kernel manager while its kernel starts
 
 
 class KernelPool:
@@ -93,7 +94,7 @@ class KernelPool:
                            resources={"metadata": {"path": request.cwd}})
         log = open(request.log, "ab") if request.log else subprocess.DEVNULL  # noqa: SIM115
         try:
-            client.km = client.create_kernel_manager()
+            client.km = warm.starting = client.create_kernel_manager()
             client.start_new_kernel(env=env, stdout=log, stderr=log)
             warm.km, warm.env = client.km, env
         except Exception:  # a failed pre-start only means a cold start later
@@ -163,8 +164,18 @@ class KernelPool:
             if process is not None:
                 with contextlib.suppress(OSError):
                     process.send_signal(signal.SIGTERM)
-        if warm is not None:
+        if warm is None:
+            return
+        if warm.ready.is_set():
             self._discard(warm)
+            return
+        # still starting: Ctrl-C must not wait for it (under load a start takes tens of
+        # seconds). Its process is stopped now; the starting thread finds the pool no longer
+        # holds it and discards what is left.
+        process = getattr(getattr(warm.starting, "provisioner", None), "process", None)
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.send_signal(signal.SIGTERM)
 
 
 def _run_silently(km, code: str, timeout: float = 30.0) -> None:

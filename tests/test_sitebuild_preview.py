@@ -504,3 +504,20 @@ def test_live_preview_of_the_real_site(real_preview, browser):
     pages = list((site.root / "_site").rglob("*.html"))
     assert len(pages) > 5
     assert [p for p in pages if "__preview" in p.read_text(errors="replace")] == []
+
+
+def test_ctrl_c_does_not_wait_for_a_kernel_still_starting():
+    """Shutting the pool down while its pre-started kernel is still starting (tens of seconds
+    on a loaded machine) signals that kernel's process and returns at once; it used to wait
+    up to 60 s for the start to finish, past the 30 s a Ctrl-C is allowed."""
+    signals = []
+    process = SimpleNamespace(send_signal=signals.append)
+    pool = preview_kernels.KernelPool(object)
+    warm = preview_kernels._Warm(key=("k",))
+    warm.starting = SimpleNamespace(provisioner=SimpleNamespace(process=process))
+    pool._warm = warm  # a start in progress: ready not set
+    started = time.monotonic()
+    pool.shutdown()
+    assert time.monotonic() - started < 1.0
+    assert signals == [signal.SIGTERM]
+    assert pool._warm is None  # the starting thread will find it stale and discard it
