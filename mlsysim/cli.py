@@ -14,6 +14,7 @@ names the problem and, for names, the closest matches. No tracebacks.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from .vocabulary import PHASE_CHOICES, PRECISIONS
@@ -224,8 +225,24 @@ def _number_or_text(text: str):
         return text
 
 
+#: the solver's parameter names as ``mlsysim slo`` spells them
+_SLO_FLAGS = (("arrival_rate_qps", "--rate"), ("service_latency_ms", "--service-ms"),
+              ("service_time_cv", "--cv"), ("p99_slo_ms", "--p99-slo"),
+              ("num_replicas", "--replicas"))
+
+
 def _slo(args) -> tuple[object, dict | None, str]:
-    """(result, JSON extras, text header) of ``mlsysim slo``."""
+    """(result, JSON extras, text header) of ``mlsysim slo``; errors name the flags."""
+    try:
+        return _slo_solve(args)
+    except ValueError as exc:
+        text = str(exc)
+        for name, flag in _SLO_FLAGS:
+            text = re.sub(rf"\b{name}\b", flag, text)
+        raise ValueError(text) from None
+
+
+def _slo_solve(args) -> tuple[object, dict | None, str]:
     from .formatting import format_value
     from .solvers.queueing import TailLatencyModel, duration_seconds
     from .units import Q_

@@ -217,17 +217,17 @@ CLI_CASES = [
     (["serve", L8, H100, "--seq-len", "100", "--decode-hardware", "A100",
       "--network-bandwidth", "5 s"], ["network_bandwidth", "B/s"]),
     (["serve", L8, H100, "--seq-len", "100", "--precision", "fp64"], ["--precision"]),
-    (["slo", "--rate", "-1", "--service-ms", "50"], ["arrival_rate_qps"]),
-    (["slo", "--rate", "nan", "--service-ms", "50"], ["arrival_rate_qps", "finite"]),
-    (["slo", "--rate", "inf", "--service-ms", "50"], ["arrival_rate_qps", "finite"]),
-    (["slo", "--rate", "5 s", "--service-ms", "50"], ["arrival_rate_qps", "1/s"]),
-    (["slo", "--rate", "10", "--service-ms", "5 GB/s"], ["service_latency_ms"]),
-    (["slo", "--rate", "10", "--service-ms", "0"], ["service_latency_ms"]),
+    (["slo", "--rate", "-1", "--service-ms", "50"], ["--rate"]),
+    (["slo", "--rate", "nan", "--service-ms", "50"], ["--rate", "finite"]),
+    (["slo", "--rate", "inf", "--service-ms", "50"], ["--rate", "finite"]),
+    (["slo", "--rate", "5 s", "--service-ms", "50"], ["--rate", "1/s"]),
+    (["slo", "--rate", "10", "--service-ms", "5 GB/s"], ["--service-ms"]),
+    (["slo", "--rate", "10", "--service-ms", "0"], ["--service-ms"]),
     (["slo", "--rate", "10", "--service-ms", "50", "--replicas", "0"], ["--replicas"]),
-    (["slo", "--rate", "10", "--service-ms", "50", "--cv", "nan"], ["service_time_cv"]),
-    (["slo", "--rate", "10", "--service-ms", "50", "--p99-slo", "nan"], ["p99_slo_ms"]),
+    (["slo", "--rate", "10", "--service-ms", "50", "--cv", "nan"], ["--cv"]),
+    (["slo", "--rate", "10", "--service-ms", "50", "--p99-slo", "nan"], ["--p99-slo"]),
     (["slo", "--rate", "1e12", "--service-ms", "50", "--p99-slo", "300"],
-     ["arrival_rate_qps", "replicas"]),
+     ["--rate", "replicas"]),
 ]
 
 
@@ -262,4 +262,4 @@ def test_cli_in_a_subprocess_prints_no_traceback():
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        "mlsysim: error: arrival_rate_qps must be a finite number, got nan"]
+        "mlsysim: error: --rate must be a finite number, got nan"]
