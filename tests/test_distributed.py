@@ -158,9 +158,11 @@ def test_more_gpus_never_raise_per_device_memory_at_fixed_strategy(zero):
 
 
 def test_zero3_collapses_on_a_slow_fabric_as_the_group_grows():
-    """ZeRO-3 all-gathers every parameter before each microbatch's forward and backward across
-    the data-parallel group: at a fixed global batch, per-GPU throughput falls as the group
-    spreads over more nodes of a 100 Gb/s Ethernet fabric, and holds on NDR InfiniBand."""
+    """ZeRO-3 all-gathers every parameter, layer by layer, before each microbatch's forward
+    and backward across the data-parallel group: at a fixed global batch, per-GPU throughput
+    collapses as the group spreads over more nodes of a 100 Gb/s Ethernet fabric; on NDR
+    InfiniBand it falls far less (what grows there is the latency of 96 per-layer gathers,
+    each a ring of n − 1 = 511 steps at 512 GPUs) and stays over 5× Ethernet's."""
     def per_gpu(fabric, nodes):
         r = DM.solve("Llama3_8B", Fleet("DGX_H100", nodes, fabric), batch_size=512,
                      seq_len=4096, zero_stage=3, activation_recomputation="full",
@@ -170,7 +172,8 @@ def test_zero3_collapses_on_a_slow_fabric_as_the_group_grows():
     slow = [per_gpu("Ethernet_100G", n) for n in (2, 64)]
     fast = [per_gpu("InfiniBand_NDR", n) for n in (2, 64)]
     assert slow[1][0] < 0.7 * slow[0][0] and slow[1][1] < 0.2
-    assert fast[1][0] > 0.95 * fast[0][0] and fast[1][0] > 5 * slow[1][0]
+    assert fast[1][0] / fast[0][0] > slow[1][0] / slow[0][0] + 0.1
+    assert fast[1][0] > 5 * slow[1][0]
 
 
 def test_tp_all_reduces_exist_only_for_the_stage_layers():
@@ -436,3 +439,23 @@ def test_solve_time_budget():
         runs.append((time.process_time() - t) / 50)
     assert statistics.median(runs) < 400e-6  # 2× the budget: CI machines are shared
     assert math.isfinite(runs[0])
+
+
+def test_zero3_gathers_layer_by_layer():
+    """ZeRO-3's parameter all-gathers and ZeRO-2/3's gradient reduce-scatters are issued per
+    layer: a stage of L/p layers runs 2·L/p gathers of 1/(L/p) of its parameters each per
+    microbatch (3·L/p with full recomputation) and L/p reduce-scatters — the same bytes as
+    one whole-stage collective, L/p times the latency."""
+    from mlsysim.solvers.distributed import prepare
+    from mlsysim.solvers.distributed_comm import comm_plan
+
+    fleet = Fleet("DGX_H100", 4, "InfiniBand_NDR")
+    for recompute, passes in (("selective", 2), ("full", 3)):
+        model, _, _, _, lay, prec = prepare(
+            "Llama3_8B", fleet, 64, 2048, "bf16", 1, 2, 1, 4, 3, recompute, None, 0.0)
+        plan = comm_plan(model, lay, prec).plan
+        names = list(plan.names)
+        for name, count in (("zero3_allgather_params.first", passes * lay.stage_layers),
+                            ("zero_reduce_scatter_grads.first", lay.stage_layers)):
+            assert plan.count[names.index(name)] == count, (name, recompute)
+        assert lay.stage_layers == 32 // 2

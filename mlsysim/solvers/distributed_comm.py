@@ -15,7 +15,9 @@ sizes in nccl-tests' convention). Per microbatch, on every stage:
 - **ZeRO-3** (Rajbhandari et al. 2020, §5.3): the stage's parameters all-gathered over the
   data-parallel group before the forward and before the backward (and before a full
   recomputation); **ZeRO-2/3** reduce-scatter each microbatch's gradients as they are made
-  (only a 1/dp shard of the gradients is kept).
+  (only a 1/dp shard of the gradients is kept). Both run layer by layer, one collective of
+  a layer's share per layer (as DeepSpeed and FSDP issue them per module), so each pays
+  its own latency.
 
 Once per step, after the last backward (gradients at ``grad_bytes`` per parameter):
 ZeRO-0 all-reduces the gradients; ZeRO-1 reduce-scatters them and all-gathers the updated
@@ -128,13 +130,18 @@ def comm_plan(model, lay: Layout, precision) -> CommPlan:
         dense, expert = (held - experts) / lay.tp, experts / (lay.tp * lay.ep)
         groups = ((dense, lay.replicas, lay.replica_rpn, ""),
                   (expert, lay.dp, lay.dp_rpn, "_experts"))
+        # ZeRO-3 gathers (and ZeRO-2/3 reduce-scatter) layer by layer, as the forward and
+        # backward reach each layer (DeepSpeed's and FSDP's per-module collectives): one
+        # collective of the layer's share per layer, so each pays its own latency
+        per_layer = lay.stage_layers
         for params, group, rpn, tag in groups:
             if lay.zero == 3:
-                add(stage, MICROBATCH, DP, f"zero3_allgather_params{tag}", 3 if full else 2,
-                    "allgather", params * w, group, rpn)
+                add(stage, MICROBATCH, DP, f"zero3_allgather_params{tag}",
+                    (3 if full else 2) * per_layer, "allgather", params * w / per_layer,
+                    group, rpn)
             if lay.zero >= 2:
-                add(stage, MICROBATCH, DP, f"zero_reduce_scatter_grads{tag}", 1,
-                    "reduce_scatter", params * grad, group, rpn)
+                add(stage, MICROBATCH, DP, f"zero_reduce_scatter_grads{tag}", per_layer,
+                    "reduce_scatter", params * grad / per_layer, group, rpn)
             if lay.zero == 0:
                 add(stage, STEP, DP, f"dp_allreduce_grads{tag}", 1, "allreduce",
                     params * grad, group, rpn)
