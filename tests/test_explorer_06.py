@@ -12,17 +12,18 @@ checked against Leviathan et al.'s formula, worked out by hand below.
 """
 
 import random
-import shutil
 from pathlib import Path
 
 import pytest
+from explorer_support import build_page, open_page
+from explorer_support import labels as _labels
+from explorer_support import slide as _slide
+from explorer_support import text as _text
 
 from mlsysim import Q_, Models, ServingModel, Systems, fmt
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 PAGE = "tutorials/06_quantization_and_speculation.qmd"
-CHROMIUM = "/usr/bin/chromium"
 TARGET, DRAFT, NODE = Models.Llama3_70B, Models.Llama3_8B, Systems.DGX_H100
 PROMPT, REPLY = 1024, 256  # as on the page
 SERVE = ServingModel()
@@ -45,61 +46,13 @@ SAMPLES = [
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from sitebuild.build import build_site, format_errors
-
-    root = tmp_path_factory.mktemp("explorer06") / "p"
-    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(
-        ".*", "_site*", "_build", "*.egg-info", "__pycache__", "benchmarks", "tests", "mlsysim",
-        "sitebuild"))
-    report = build_site(root, pages=[PAGE], jobs=1, log=lambda _msg: None)
-    assert report.ok, format_errors(report.errors)
-    return root / "_site"
+    return build_page(tmp_path_factory, PAGE, "explorer06")
 
 
 @pytest.fixture(scope="module")
 def page(site):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run make browser (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    from sitebuild.check_server import serve
-
-    errors = []
-    with serve(site) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu"])
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
-        tab.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.goto(f"{url}/{Path(PAGE).with_suffix('.html').as_posix()}", wait_until="load")
-        tab.locator("#sd-explorer").scroll_into_view_if_needed()
-        tab.errors = errors
+    with open_page(site, PAGE, "#sd-explorer") as tab:
         yield tab
-        browser.close()
-
-
-def _text(tab, selector: str) -> str:
-    return " ".join(tab.inner_text(selector).split())
-
-
-def _slide(tab, selector: str, index: int) -> None:
-    """Move a range input to ``index`` with the keyboard, as a reader would."""
-    tab.focus(selector)
-    tab.keyboard.press("Home")
-    for _ in range(index):
-        tab.keyboard.press("ArrowRight")
-
-
-def _labels(tab, selector: str, shown: str) -> list[str]:
-    """What the page shows at every position of a slider, read by stepping through it."""
-    n = tab.evaluate(f"() => +document.querySelector('{selector}').max + 1")
-    _slide(tab, selector, 0)
-    labels = []
-    for i in range(n):
-        if i:
-            tab.keyboard.press("ArrowRight")
-        labels.append(_text(tab, shown))
-    return labels
 
 
 def _set(tab, precision: str, users: int, k: int, alpha: str) -> None:

@@ -13,18 +13,17 @@ page says it shows.
 
 import random
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+from explorer_support import build_page, open_page
+from explorer_support import text as _text
 
 from mlsysim import Q_, Fleet, Models, fmt
 from mlsysim.solvers.distributed import DistributedModel
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 PAGE = "tutorials/10_scaling_to_thousands_of_gpus.qmd"
-CHROMIUM = "/usr/bin/chromium"
 MODEL, BATCH, SEQ = "Llama3_70B", 1024, 4096  # as on the page
 FABRIC, RECOMPUTE = "InfiniBand_NDR", "selective"
 DM = DistributedModel()
@@ -58,41 +57,13 @@ SAMPLES = [
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from sitebuild.build import build_site, format_errors
-
-    root = tmp_path_factory.mktemp("explorer10") / "p"
-    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(
-        ".*", "_site*", "_build", "*.egg-info", "__pycache__", "benchmarks", "tests", "mlsysim",
-        "sitebuild"))
-    report = build_site(root, pages=[PAGE], jobs=1, log=lambda _msg: None)
-    assert report.ok, format_errors(report.errors)
-    return root / "_site"
+    return build_page(tmp_path_factory, PAGE, "explorer10")
 
 
 @pytest.fixture(scope="module")
 def page(site):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run make browser (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    from sitebuild.check_server import serve
-
-    errors = []
-    with serve(site) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu"])
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
-        tab.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.goto(f"{url}/{Path(PAGE).with_suffix('.html').as_posix()}", wait_until="load")
-        tab.locator("#dpx").scroll_into_view_if_needed()
-        tab.errors = errors
+    with open_page(site, PAGE, "#dpx") as tab:
         yield tab
-        browser.close()
-
-
-def _text(tab, selector: str) -> str:
-    return " ".join(tab.inner_text(selector).split())
 
 
 def _slide(tab, key: str, index: int) -> None:

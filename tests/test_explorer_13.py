@@ -13,18 +13,18 @@ meets both limits (ties: the faster), found by a plain loop.
 """
 
 import random
-import shutil
 from functools import cache
 from pathlib import Path
 
 import pytest
+from explorer_support import build_page, open_page
+from explorer_support import slide as _slide
+from explorer_support import text as _text
 
 from mlsysim import Q_, Engine, Hardware, fmt
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 PAGE = "tutorials/13_design_space_exploration.qmd"
-CHROMIUM = "/usr/bin/chromium"
 BUDGET_MS = 50.0
 # the designs the page states: nine priced devices, 16-bit and int8, batches 1 to 512
 MODELS = {"Llama-3 8B": "Llama3_8B", "Llama-3 70B": "Llama3_70B"}
@@ -89,49 +89,13 @@ def _named(d: dict) -> str:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from sitebuild.build import build_site, format_errors
-
-    root = tmp_path_factory.mktemp("explorer13") / "p"
-    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(
-        ".*", "_site*", "_build", "*.egg-info", "__pycache__", "benchmarks", "tests", "mlsysim",
-        "sitebuild"))
-    report = build_site(root, pages=[PAGE], jobs=1, log=lambda _msg: None)
-    assert report.ok, format_errors(report.errors)
-    return root / "_site"
+    return build_page(tmp_path_factory, PAGE, "explorer13")
 
 
 @pytest.fixture(scope="module")
 def page(site):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run make browser (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    from sitebuild.check_server import serve
-
-    errors = []
-    with serve(site) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu"])
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
-        tab.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.goto(f"{url}/{Path(PAGE).with_suffix('.html').as_posix()}", wait_until="load")
-        tab.locator("#dsx").scroll_into_view_if_needed()
-        tab.errors = errors
+    with open_page(site, PAGE, "#dsx") as tab:
         yield tab
-        browser.close()
-
-
-def _text(tab, selector: str) -> str:
-    return " ".join(tab.inner_text(selector).split())
-
-
-def _slide(tab, selector: str, index: int) -> None:
-    """Move a range input to ``index`` with the keyboard, as a reader would."""
-    tab.focus(selector)
-    tab.keyboard.press("Home")
-    for _ in range(index):
-        tab.keyboard.press("ArrowRight")
 
 
 def _selected(tab, selector: str) -> str:

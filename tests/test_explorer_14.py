@@ -19,6 +19,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from explorer_support import open_page
+from explorer_support import text as _text
 
 import mlsysim
 from mlsysim import Q_, Fleet, Hardware, Infra, Models, Systems, fmt
@@ -26,7 +28,6 @@ from mlsysim import Q_, Fleet, Hardware, Infra, Models, Systems, fmt
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "tutorials/14_full_stack_audit.qmd"
-CHROMIUM = "/usr/bin/chromium"
 BUDGET_MS = 50.0
 MODELS = {"Llama-3 8B": Models.Llama3_8B, "Llama-3 70B": Models.Llama3_70B}
 SERVED_ON = {"Llama-3 8B": (Hardware.H100, None), "Llama-3 70B": (Systems.DGX_H100, 8)}
@@ -149,28 +150,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(site):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run make browser (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    from sitebuild.check_server import serve
-
-    errors = []
-    with serve(site) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu"])
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
-        tab.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        tab.on("pageerror", lambda e: errors.append(str(e)))
-        tab.goto(f"{url}/{Path(PAGE).with_suffix('.html').as_posix()}", wait_until="load")
-        tab.locator("#fa-explorer").scroll_into_view_if_needed()
-        tab.errors = errors
+    with open_page(site, PAGE, "#fa-explorer") as tab:
         yield tab
-        browser.close()
-
-
-def _text(tab, selector: str) -> str:
-    return " ".join(tab.inner_text(selector).split())
 
 
 def _selected(tab, selector: str) -> str:
