@@ -121,7 +121,7 @@ def sweep_table(models, hardware, precisions=("fp16",), batch_sizes=1, seq_lens=
     what they mean in ``Engine.solve`` and apply to every combination. ``table``: "auto" (a
     pandas DataFrame when pandas is installed, else a :class:`mlsysim.tidy.Table`), "pandas"
     or "light"."""
-    from .sweeps import _positive_ints, grid_plan, solve_plan
+    from .sweep_grid import _positive_ints, grid_plan, solve_plan
 
     kind = check_kind(table)
     model_specs = _listed("models", models, inputs.resolve_model)

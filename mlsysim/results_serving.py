@@ -25,7 +25,7 @@ def _ms(seconds: float):
 
 def _slo_seconds(slo) -> float:
     """An SLO as seconds: a number of milliseconds, a Quantity or a string such as '200 ms'."""
-    from .solvers.queueing import duration_seconds
+    from .solvers.inputs import duration_seconds
     return duration_seconds("slo", slo)
 
 

@@ -8,6 +8,7 @@ for the scalar solve, the sweep, sensitivity, tensor parallelism and weight stre
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -299,3 +300,34 @@ def seconds(name: str, value, allow_zero: bool = False, unit: str = "s",
                          f"number {shown(value)}")
     q = checked(value, unit, name, allow_zero, example=example)
     return float(q.to(unit).magnitude)
+
+
+def in_range(name: str, value: float, shown_as: str, unit: str, allow_zero: bool) -> float:
+    """``value`` (SI) if finite, non-negative (positive unless ``allow_zero``) and within
+    :data:`mlsysim.units.SI_RANGE`; else a one-line ValueError naming ``name``."""
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {shown_as}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, "
+                         f"got {shown_as}")
+    from ..units import SI_RANGE
+
+    low, high = SI_RANGE
+    if value and not low <= value <= high:
+        raise ValueError(f"{name}: {shown_as} is {value:.3g} {unit}, outside the range a "
+                         f"physical quantity here can take ({low:g} to {high:g} {unit})")
+    return value
+
+
+def duration_seconds(name: str, value) -> float:
+    """A positive duration in seconds: a number of milliseconds, or a Quantity/string such
+    as '50 ms'."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number of milliseconds, got {value!r}")
+    if isinstance(value, Real):
+        ms = float(value)
+        if not math.isfinite(ms) or ms <= 0:
+            raise ValueError(f"{name} must be a positive, finite number of milliseconds, got "
+                             f"{shown(value)}")
+        return in_range(name, ms / 1e3, f"{shown(value)} ms", "s", allow_zero=False)
+    return seconds(name, value)

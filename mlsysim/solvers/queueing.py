@@ -26,13 +26,12 @@ the rate the replicas sustain, and reading a latency from it raises (never inf o
 
 from __future__ import annotations
 
-import math
 from numbers import Integral, Real
 
 from ..physics import queueing as q
 from ..results_serving import QueueSimulationResult, TailLatencyResult
-from ..units import SI_RANGE
 from . import inputs
+from .inputs import duration_seconds, in_range
 
 MAX_REPLICAS = 1_000_000
 MAX_CV = 10.0  # a service time whose standard deviation is 10× its mean is already extreme
@@ -40,42 +39,15 @@ PERCENTILES = (0.5, 0.9, 0.99)
 
 
 # -- inputs ----------------------------------------------------------------------------------
-def _in_range(name: str, value: float, shown_as: str, unit: str, allow_zero: bool) -> float:
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {shown_as}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, "
-                         f"got {shown_as}")
-    low, high = SI_RANGE
-    if value and not low <= value <= high:
-        raise ValueError(f"{name}: {shown_as} is {value:.3g} {unit}, outside the range a "
-                         f"physical quantity here can take ({low:g} to {high:g} {unit})")
-    return value
-
-
 def arrival_rate(value, name: str = "arrival_rate_qps") -> float:
     """Requests per second (≥ 0): a number in qps, or a Quantity/string such as '20 1/s'."""
     if isinstance(value, bool):
         raise ValueError(f"{name} must be a number of requests per second, got {value!r}")
     if isinstance(value, Real):
-        return _in_range(name, float(value), inputs.shown(value), "1/s", allow_zero=True)
+        return in_range(name, float(value), inputs.shown(value), "1/s", allow_zero=True)
     from ..units import checked
     return float(checked(value, "1/s", name, allow_zero=True,
                          example="'20 1/s'").to("1/s").magnitude)
-
-
-def duration_seconds(name: str, value) -> float:
-    """A positive duration in seconds: a number of milliseconds, or a Quantity/string such
-    as '50 ms'."""
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number of milliseconds, got {value!r}")
-    if isinstance(value, Real):
-        ms = float(value)
-        if not math.isfinite(ms) or ms <= 0:
-            raise ValueError(f"{name} must be a positive, finite number of milliseconds, got "
-                             f"{inputs.shown(value)}")
-        return _in_range(name, ms / 1e3, f"{inputs.shown(value)} ms", "s", allow_zero=False)
-    return inputs.seconds(name, value)
 
 
 def service_cv(value) -> float:
