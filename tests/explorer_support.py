@@ -75,3 +75,47 @@ def labels(tab, selector: str, shown: str) -> list[str]:
             tab.keyboard.press("ArrowRight")
         out.append(text(tab, shown))
     return out
+
+
+def response_times(tab, ids: list[str], container: str, events: int, stride: int = 1,
+                   runs: int = 3) -> list[float]:
+    """Milliseconds from dispatching an input event to the explorer's updated layout, sorted,
+    for ``events`` events cycling over the controls ``ids`` (a select moves to its next
+    option, a range input ``stride`` positions on, wrapping). The handler redraws
+    synchronously; reading ``container``'s offsetHeight forces style and layout. The sequence
+    runs ``runs`` times from the same start and each event keeps its least time, so another
+    process taking the CPU for a moment does not count against the page while a handler slow
+    for some setting is slow in every run. The time to the next painted frame and the worst
+    single run are printed."""
+    timings = tab.evaluate("""async ([ids, container, events, stride, runs]) => {
+        const start = ids.map(id => document.getElementById(id).value);
+        const all = [];
+        for (let run = 0; run < runs; run++) {
+            ids.forEach((id, j) => { document.getElementById(id).value = start[j]; });
+            const out = [];
+            for (let k = 0; k < events; k++) {
+                const c = document.getElementById(ids[k % ids.length]);
+                const t0 = performance.now();
+                if (c.tagName === "SELECT") {
+                    c.selectedIndex = (c.selectedIndex + 1) % c.options.length;
+                } else {
+                    c.value = String((+c.value + stride) % (+c.max + 1));
+                }
+                c.dispatchEvent(new Event("input", { bubbles: true }));
+                void document.getElementById(container).offsetHeight;
+                const t1 = performance.now();
+                await new Promise(r => requestAnimationFrame(() => r()));
+                out.push([t1 - t0, performance.now() - t0]);
+            }
+            all.push(out);
+        }
+        return all;
+    }""", [ids, container, events, stride, runs])
+    layout = sorted(min(run[k][0] for run in timings) for k in range(events))
+    frame = sorted(min(run[k][1] for run in timings) for k in range(events))
+    raw = max(t for run in timings for t, _ in run)
+    print(f"explorer response: median {layout[len(layout) // 2]:.2f} ms, worst "
+          f"{layout[-1]:.2f} ms (input to updated layout, best of {runs} runs per event; "
+          f"worst single run {raw:.1f} ms); next frame: median "
+          f"{frame[len(frame) // 2]:.1f} ms, worst {frame[-1]:.1f} ms")
+    return layout
