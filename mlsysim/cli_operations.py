@@ -19,9 +19,9 @@ states. Solver messages name the command-line option to pass, not the Python par
 from __future__ import annotations
 
 import argparse
-import math
 import re
 
+from .cli_serving import unit_interval
 from .cli_training import RECOMPUTE
 
 #: the solvers' defaults, stated in --help (tests check they match the solvers' constants)
@@ -117,7 +117,7 @@ def _job_arguments(p, positive_int, precisions, region: str) -> None:
                    help=f"a grid of the catalog (default {region}; see --list-regions)")
     p.add_argument("--list-regions", action="store_true",
                    help="list the catalog's regions with their sourced figures and exit")
-    p.add_argument("--utilization", type=_unit_interval, default=None,
+    p.add_argument("--utilization", type=unit_interval, default=None,
                    help="device utilisation in [0, 1] for the linear power model (default 1)")
     p.add_argument("--idle-fraction", type=float, default=None,
                    help="idle power as a fraction of TDP (default 0.1, an assumption)")
@@ -126,16 +126,6 @@ def _job_arguments(p, positive_int, precisions, region: str) -> None:
     p.add_argument("--host-power", default=None, help="host power per node, e.g. '4.6 kW'")
     p.add_argument("--pue", type=float, default=None,
                    help="facility energy / IT energy, in [1, 3] (default: the region's)")
-
-
-def _unit_interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value <= 1.0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text[:40]!r}")
-    return value
 
 
 # -- reading the options ------------------------------------------------------------------------

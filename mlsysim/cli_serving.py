@@ -21,7 +21,7 @@ def add_parser(sub, positive_int, fraction, precisions) -> None:
     sv.add_argument("--cached-prefix", type=_non_negative_int, default=0,
                     help="prompt tokens whose KV cache is reused (prefix caching)")
     sv.add_argument("--draft-model", default=None, help="speculative decoding: the draft")
-    sv.add_argument("--acceptance", type=_acceptance, default=0.7,
+    sv.add_argument("--acceptance", type=unit_interval, default=0.7,
                     help="speculative decoding: draft acceptance rate")
     sv.add_argument("--draft-len", type=positive_int, default=4)
     sv.add_argument("--decode-hardware", default=None,
@@ -42,14 +42,15 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def _acceptance(text: str) -> float:
-    """A draft acceptance rate: a fraction in [0, 1] (0: every drafted token rejected)."""
+def unit_interval(text: str) -> float:
+    """A command-line number in [0, 1] (a fraction: an acceptance rate, an overlap, a
+    utilisation); argparse reports the flag with the message."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not 0.0 <= value <= 1.0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1], got {text[:40]!r}")
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text[:40]!r}")
     return value
 
 

@@ -11,6 +11,8 @@ joined by ``--fabric`` (default: the fabric of the catalog's cluster of that nod
 
 from __future__ import annotations
 
+from .cli_serving import unit_interval
+
 RECOMPUTE = ("none", "selective", "full")
 
 
@@ -38,25 +40,13 @@ def add_parser(sub, positive_int, fraction, precisions) -> None:
                     help="interleaved 1F1B: model chunks per device")
     tr.add_argument("--recompute", choices=RECOMPUTE, default="none",
                     help="activation recomputation")
-    tr.add_argument("--overlap", type=_overlap, default=0.0,
+    tr.add_argument("--overlap", type=unit_interval, default=0.0,
                     help="fraction of data-parallel communication hidden under compute")
     tr.add_argument("--search", action="store_true",
                     help="search tp × pp × microbatches × ZeRO × recomputation instead "
                          "(ParallelismOptimizer; --tp/--pp/--zero/--recompute are ignored)")
     tr.add_argument("--top", type=positive_int, default=5, help="with --search: rows shown")
     tr.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-def _overlap(text: str) -> float:
-    import argparse
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text[:40]!r}") \
-            from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text[:40]!r}")
-    return value
 
 
 def fleet_of(args):
